@@ -1,0 +1,232 @@
+// Settings defaults, validation rules, and the command-line / INI parser.
+#include "common/settings.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "common/io.hpp"
+
+namespace po = boost::program_options;
+
+namespace radmm {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& option, const std::string& rule, const std::string& got) {
+  throw Error(ExitCode::kUsage, "--" + option + " " + rule + " (got " + got + ")", "command line or --config",
+              "see radmm train --help");
+}
+void positive(const char* name, double v) {
+  if (!(v > 0) || !std::isfinite(v)) bad(name, "must be > 0 and finite", format_double(v));
+}
+void nonnegative(const char* name, double v) {
+  if (!(v >= 0) || !std::isfinite(v)) bad(name, "must be >= 0 and finite", format_double(v));
+}
+
+}  // namespace
+
+int online_cores() {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+Schedule Settings::schedule_kind() const { return schedule == "sweep" ? Schedule::kSweep : Schedule::kPhase; }
+int Settings::resolved_workers() const {
+  if (workers >= 0) return workers;
+  if (schedule_kind() == Schedule::kSweep) return 0;
+  return std::min(online_cores(), depth - 1);
+}
+
+Activation Settings::activation_kind() const {
+  return activation == "identity" ? Activation::kIdentity : Activation::kRelu;
+}
+
+void Settings::validate() const {
+  if (data.empty()) bad("data", "must name a CSV file or builtin:wine-red / builtin:wine-white", "''");
+  if (!(test_fraction >= 0 && test_fraction < 1)) bad("test-fraction", "must be in [0, 1)", format_double(test_fraction));
+  if (depth < 2 || depth > 10000) bad("depth", "must be in [2, 10000] (lifting layer + head at least)", std::to_string(depth));
+  if (width < 1 || width > 65536) bad("width", "must be in [1, 65536]", std::to_string(width));
+  if (activation != "relu" && activation != "identity") bad("activation", "must be relu or identity", activation);
+  if (iterations < 0) bad("iterations", "must be >= 0", std::to_string(iterations));
+  positive("gamma", gamma);
+  positive("rho", rho);
+  if (!(beta > 1) || !std::isfinite(beta)) bad("beta", "must be > 1 and finite (ALGORITHM.md O3)", format_double(beta));
+  nonnegative("alpha", alpha);
+  nonnegative("lambda", lambda);
+  if (schedule != "sweep" && schedule != "phase") bad("schedule", "must be sweep or phase", schedule);
+  if (workers < -1) bad("workers", "must be >= 0, or -1 for the number of cores", std::to_string(workers));
+  if (workers > 0 && schedule != "phase")
+    bad("workers", "needs --schedule phase (the sweep is serial); use --workers 0 with sweep", std::to_string(workers));
+  const int hidden = depth - 1;
+  if (workers > hidden)
+    bad("workers", "must not exceed the number of hidden layers (depth - 1 = " + std::to_string(hidden) + ")",
+        std::to_string(workers));
+  positive("phase-timeout", phase_timeout);
+  if (eval_every < 0) bad("eval-every", "must be >= 0", std::to_string(eval_every));
+}
+
+namespace {
+
+std::string fmt(double v) { return format_double(v); }
+
+/// The single table of options: used by the parser, --help and --print-config.
+po::options_description make_options(Settings& s, bool& help, bool& print_config, std::string& config) {
+  const Settings d;  // defaults
+  po::options_description opts("radmm train options");
+  // clang-format off
+  opts.add_options()
+    ("help,h", po::bool_switch(&help), "print this help and exit")
+    ("config", po::value(&config)->value_name("FILE"), "INI file of key = value lines (command line wins)")
+    ("print-config", po::bool_switch(&print_config), "print the effective settings as INI and exit")
+    ("data", po::value(&s.data)->default_value(d.data)->value_name("FILE"),
+        "CSV file (';' or ',' separated, header line), or builtin:wine-red / builtin:wine-white")
+    ("target", po::value(&s.target)->default_value(d.target, "last column")->value_name("COL"),
+        "target column: header name or 1-based index")
+    ("test-fraction", po::value(&s.test_fraction)->default_value(d.test_fraction, fmt(d.test_fraction)),
+        "share of rows held out for testing, in [0, 1)")
+    ("seed", po::value(&s.seed)->default_value(d.seed), "seed of the split and the initial weights")
+    ("depth", po::value(&s.depth)->default_value(d.depth), "layers N incl. lifting layer and linear head (>= 2)")
+    ("width", po::value(&s.width)->default_value(d.width), "hidden width d")
+    ("activation", po::value(&s.activation)->default_value(d.activation), "relu | identity")
+    ("iterations", po::value(&s.iterations)->default_value(d.iterations), "ADMM iterations K")
+    ("gamma", po::value(&s.gamma)->default_value(d.gamma, fmt(d.gamma)), "activation penalty weight (> 0)")
+    ("rho", po::value(&s.rho)->default_value(d.rho, fmt(d.rho)), "pre-activation penalty weight (> 0)")
+    ("beta", po::value(&s.beta)->default_value(d.beta, fmt(d.beta)), "output-constraint penalty (> 1)")
+    ("alpha", po::value(&s.alpha)->default_value(d.alpha, fmt(d.alpha)), "proximal weight of every block step (>= 0)")
+    ("lambda", po::value(&s.lambda)->default_value(d.lambda, fmt(d.lambda)), "ridge weight on the weights (>= 0)")
+    ("schedule", po::value(&s.schedule)->default_value(d.schedule), "sweep (serial Gauss-Seidel) | phase (parallel-ready)")
+    ("refit-head", po::value(&s.refit_head)->default_value(d.refit_head, d.refit_head ? "true" : "false"),
+        "ridge-refit the head on the true forward features after the last iteration")
+    ("workers", po::value(&s.workers)->default_value(d.workers),
+        "worker processes (phase schedule); 0 = in-process; -1 = one per core, at most depth - 1 (in-process for sweep)")
+    ("phase-timeout", po::value(&s.phase_timeout)->default_value(d.phase_timeout, fmt(d.phase_timeout)),
+        "seconds a phase may take before the run is stopped (exit 5)")
+    ("out", po::value(&s.out)->default_value(d.out, "runs/<timestamp>")->value_name("DIR"), "run folder")
+    ("eval-every", po::value(&s.eval_every)->default_value(d.eval_every),
+        "forward-pass train/test MSE every k iterations (0 = only at the end)")
+    ("quiet", po::bool_switch(&s.quiet), "no progress output");
+  // clang-format on
+  return opts;
+}
+
+/// Reads "key = value" lines; '#' or ';' starts a comment line. Returns --key=value
+/// arguments and remembers each key's line for error messages.
+std::vector<std::string> read_ini(const std::string& path, const po::options_description& opts,
+                                  std::map<std::string, int>& line_of) {
+  const std::string text = read_file(path);
+  std::vector<std::string> args;
+  std::istringstream in(text);
+  std::string line;
+  int lineno = 0;
+  auto trim = [](std::string x) {
+    const char* ws = " \t\r";
+    x.erase(0, x.find_first_not_of(ws));
+    x.erase(x.find_last_not_of(ws) + 1);
+    return x;
+  };
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+    auto eq = t.find('=');
+    const std::string where = path + ":" + std::to_string(lineno) + ":1";
+    if (eq == std::string::npos)
+      throw Error(ExitCode::kUsage, "expected 'key = value'", where, "see radmm train --help for the keys");
+    std::string key = trim(t.substr(0, eq)), value = trim(t.substr(eq + 1));
+    if (key == "config" || key == "help" || key == "print-config" || !opts.find_nothrow(key, false))
+      throw Error(ExitCode::kUsage, "unknown setting '" + key + "'", where, "see radmm train --help for the keys");
+    if (line_of.count(key))
+      throw Error(ExitCode::kUsage, "duplicate setting '" + key + "' (first on line " +
+                  std::to_string(line_of[key]) + ")", where, "keep one");
+    line_of[key] = lineno;
+    if (key == "quiet") {
+      if (value == "true" || value == "1") args.push_back("--quiet");
+      else if (value != "false" && value != "0")
+        throw Error(ExitCode::kUsage, "quiet must be true or false", where, "");
+      continue;
+    }
+    args.push_back("--" + key + "=" + value);
+  }
+  return args;
+}
+
+}  // namespace
+
+ParsedCommand parse_train_command(const std::vector<std::string>& args) {
+  ParsedCommand cmd;
+  std::string config;
+  po::options_description opts = make_options(cmd.settings, cmd.help, cmd.print_config, config);
+  po::variables_map vm;
+  std::string context = "command line";
+  std::map<std::string, int> line_of;
+  try {
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    if (vm.count("config")) {
+      config = vm["config"].as<std::string>();
+      context = config;
+      auto file_args = read_ini(config, opts, line_of);
+      // Options already given on the command line keep their value (po::store does not overwrite).
+      po::store(po::command_line_parser(file_args).options(opts).run(), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error_with_option_name& e) {
+    std::string where = context;
+    std::string name = e.get_option_name();
+    while (!name.empty() && name[0] == '-') name.erase(0, 1);
+    if (line_of.count(name)) where = context + ":" + std::to_string(line_of[name]) + ":1";
+    throw Error(ExitCode::kUsage, e.what(), where, "see radmm train --help");
+  } catch (const po::error& e) {
+    throw Error(ExitCode::kUsage, e.what(), context, "see radmm train --help");
+  }
+  std::ostringstream help;
+  help << "usage: radmm train [options]\n\n" << opts;
+  cmd.help_text = help.str();
+  return cmd;
+}
+
+std::string settings_to_ini(const Settings& s) {
+  std::ostringstream o;
+  o << "data = " << s.data << "\n"
+    << "target = " << s.target << "\n"
+    << "test-fraction = " << fmt(s.test_fraction) << "\n"
+    << "seed = " << s.seed << "\n"
+    << "depth = " << s.depth << "\n"
+    << "width = " << s.width << "\n"
+    << "activation = " << s.activation << "\n"
+    << "iterations = " << s.iterations << "\n"
+    << "gamma = " << fmt(s.gamma) << "\n"
+    << "rho = " << fmt(s.rho) << "\n"
+    << "beta = " << fmt(s.beta) << "\n"
+    << "alpha = " << fmt(s.alpha) << "\n"
+    << "lambda = " << fmt(s.lambda) << "\n"
+    << "schedule = " << s.schedule << "\n"
+    << "refit-head = " << (s.refit_head ? "true" : "false") << "\n"
+    << "workers = " << s.workers << "\n"
+    << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
+    << "out = " << s.out << "\n"
+    << "eval-every = " << s.eval_every << "\n"
+    << "quiet = " << (s.quiet ? "true" : "false") << "\n";
+  return o.str();
+}
+
+std::string settings_to_json(const Settings& s) {
+  std::ostringstream o;
+  auto str = [](const std::string& x) { return "\"" + json_escape(x) + "\""; };
+  o << "{\"data\": " << str(s.data) << ", \"target\": " << str(s.target)
+    << ", \"test_fraction\": " << fmt(s.test_fraction) << ", \"seed\": " << s.seed
+    << ", \"depth\": " << s.depth << ", \"width\": " << s.width << ", \"activation\": " << str(s.activation)
+    << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)
+    << ", \"beta\": " << fmt(s.beta) << ", \"alpha\": " << fmt(s.alpha) << ", \"lambda\": " << fmt(s.lambda)
+    << ", \"schedule\": " << str(s.schedule) << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
+    << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
+    << ", \"out\": " << str(s.out) << ", \"eval_every\": " << s.eval_every << "}";
+  return o.str();
+}
+
+}  // namespace radmm

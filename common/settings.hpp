@@ -1,0 +1,74 @@
+// Settings: every knob of a run, with in-class defaults, validate(), and the
+// Boost.Program_options table that reads them from the command line and INI files.
+// Defaults come from the sweep recorded in docs/tuning.md.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace radmm {
+
+enum class Schedule { kSweep, kPhase };
+enum class Activation { kRelu, kIdentity };
+
+struct Settings {
+  // Data
+  std::string data = "builtin:wine-red";  ///< CSV path, or builtin:wine-red / builtin:wine-white
+  std::string target;                     ///< target column: header name or 1-based index; empty = last
+  double test_fraction = 0.2;             ///< held-out share of the rows, in [0, 1)
+  std::uint64_t seed = 1;                 ///< seeds the split and the initial weights
+
+  // Network: depth N counts the lifting layer and the linear head, so N - 1 hidden blocks.
+  int depth = 5;                          ///< N >= 2
+  int width = 32;                         ///< d, hidden width
+  std::string activation = "relu";        ///< relu | identity
+
+  // ADMM (ALGORITHM.md sections 2-3, 5, 7)
+  int iterations = 100;                   ///< K, ADMM iterations
+  double gamma = 1.0;                     ///< weight of the activation penalty ||V_i - R_i - sigma(U_i)||^2
+  double rho = 1.0;                       ///< weight of the pre-activation penalty ||U_i - W_i V~_{i-1}||^2
+  double beta = 2.0;                      ///< augmented-Lagrangian penalty of the output constraint (> 1)
+  double alpha = 0.1;                     ///< proximal weight on every block step (>= 0)
+  double lambda = 1.0;                    ///< ridge weight on every W_i (bias included)
+  std::string schedule = "phase";         ///< sweep | phase
+  bool refit_head = true;                 ///< ridge-refit W_N on the true forward features at the end
+
+  // Parallel run
+  int workers = -1;                       ///< worker processes; 0 = in-process; -1 = one per core (max depth-1)
+  double phase_timeout = 300.0;           ///< seconds a phase may take before the run stops (exit 5)
+
+  // Output
+  std::string out;                        ///< run folder; empty = runs/<timestamp>
+  int eval_every = 1;                     ///< forward-pass train/test MSE every k iterations (0 = end only)
+  bool quiet = false;                     ///< no progress output
+
+  /// Throws Error(kUsage) naming the first option that breaks a rule.
+  void validate() const;
+  Schedule schedule_kind() const;
+  /// Worker count after resolving -1: min(cores, depth - 1) for phase, 0 for sweep.
+  int resolved_workers() const;
+  Activation activation_kind() const;
+};
+
+/// What the command line asked for besides the settings.
+struct ParsedCommand {
+  Settings settings;
+  bool help = false;
+  bool print_config = false;
+  std::string help_text;
+};
+
+/// Parses `argv` (after the subcommand) and an optional --config INI file; the command
+/// line wins over the file. Throws Error(kUsage) / Error(kNoInput) on bad input.
+ParsedCommand parse_train_command(const std::vector<std::string>& args);
+
+/// The effective settings as INI lines ("key = value"), loadable with --config.
+std::string settings_to_ini(const Settings& s);
+
+/// The effective settings as a JSON object (for summary.json).
+std::string settings_to_json(const Settings& s);
+
+/// Number of online cores (>= 1).
+int online_cores();
+
+}  // namespace radmm

@@ -1,0 +1,169 @@
+// Subcommand implementations (see cli.hpp).
+#include "coordinator/cli.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "common/csv.hpp"
+#include "common/error.hpp"
+#include "common/io.hpp"
+#include "coordinator/run_output.hpp"
+#include "coordinator/signals.hpp"
+#include "coordinator/trainer.hpp"
+
+namespace po = boost::program_options;
+
+namespace radmm {
+
+int sweep_stale_ipc(bool verbose) {
+  const std::string mine = "radmm_" + std::to_string(::getuid()) + "_";
+  DIR* dir = ::opendir("/dev/shm");
+  if (!dir) return 0;
+  int removed = 0;
+  while (dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.rfind(mine, 0) != 0) continue;
+    const long pid = std::atol(name.c_str() + mine.size());
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;  // still running
+    if (::unlink(("/dev/shm/" + name).c_str()) == 0) {
+      ++removed;
+      if (verbose) std::printf("removed /dev/shm/%s (coordinator %ld is gone)\n", name.c_str(), pid);
+    }
+  }
+  ::closedir(dir);
+  return removed;
+}
+
+int run_cleanup(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::printf("usage: radmm cleanup\n\nRemoves /dev/shm objects left by this user's radmm runs whose coordinator "
+                "process no longer exists (e.g. after kill -9). Live runs are not touched.\n");
+    return 0;
+  }
+  if (!args.empty()) throw Error(ExitCode::kUsage, "unexpected argument '" + args[0] + "'", "radmm cleanup", "");
+  const int n = sweep_stale_ipc(true);
+  std::printf("radmm cleanup: %d stale object%s removed\n", n, n == 1 ? "" : "s");
+  return 0;
+}
+
+int run_train(const std::vector<std::string>& args) {
+  ParsedCommand cmd = parse_train_command(args);
+  if (cmd.help) {
+    std::cout << cmd.help_text << "\nSettings can also come from --config FILE (INI: key = value per line).\n"
+              << "Exit codes: 0 ok, 3 diverged, 4 worker failed, 5 phase deadline, 64 usage, 65 bad data,\n"
+              << "66 missing input, 70 internal, 71 OS/IPC, 73 output not creatable, 74 write error, 130/143 signal.\n";
+    return 0;
+  }
+  const Settings& s = cmd.settings;
+  s.validate();
+  if (cmd.print_config) {
+    std::cout << settings_to_ini(s);
+    return 0;
+  }
+  // Validate everything before any allocation, fork or output.
+  const Table table = read_csv(s.data);
+  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed);
+  install_signal_handlers();
+  sweep_stale_ipc(false);
+  RunOutput out(s);
+  std::printf("radmm: run folder %s\n", out.dir().c_str());
+  std::printf("radmm: %s, %lld train / %lld test rows, %lld features; depth %d, width %d, %s schedule, %d worker%s\n",
+              s.data.c_str(), static_cast<long long>(ds.x_train.cols()), static_cast<long long>(ds.x_test.cols()),
+              static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(), s.resolved_workers(),
+              s.resolved_workers() == 1 ? "" : "s");
+  std::fflush(stdout);
+  try {
+    Progress progress(s.iterations, s.quiet);
+    TrainResult res = train(s, ds, [&](const IterationRecord& r) {
+      out.write_metrics(r);
+      progress.update(r);
+    });
+    progress.finish();
+    out.write_model(res.model);
+    out.write_summary(s, ds, res);
+    double admm_s = 0;
+    for (const auto& h : res.history) admm_s += h.admm_s;
+    std::printf("radmm: done: %d iterations in %.2f s (%.4f s/iteration of ADMM), L_beta %.6g\n", res.iterations,
+                res.elapsed_s, res.iterations ? admm_s / res.iterations : 0.0, res.lagrangian);
+    std::printf("radmm: test MSE %.4f, train MSE %.4f (%s units squared)%s\n", res.test_mse, res.train_mse,
+                ds.target_name.c_str(), s.refit_head ? "; head refit on forward features" : "");
+    if (s.refit_head)
+      std::printf("radmm: before the refit: test MSE %.4f, train MSE %.4f\n", res.admm_test_mse, res.admm_train_mse);
+    std::printf("radmm: wrote %s/{metrics.csv,summary.json,model.bin}\n", out.dir().c_str());
+    return 0;
+  } catch (const Error& e) {
+    out.write_failure(e);
+    throw;
+  } catch (const std::exception& e) {
+    Error err(ExitCode::kSoftware, std::string("internal error: ") + e.what(), "training", "please report this");
+    out.write_failure(err);
+    throw err;
+  }
+}
+
+int run_predict(const std::vector<std::string>& args) {
+  std::string model_path, data_path, out_path = "-", target;
+  bool help = false;
+  po::options_description opts("radmm predict options");
+  opts.add_options()("help,h", po::bool_switch(&help), "print this help and exit")(
+      "model", po::value(&model_path)->value_name("FILE"), "model.bin written by radmm train")(
+      "data", po::value(&data_path)->value_name("FILE"), "CSV with the training features (and optionally the target)")(
+      "target", po::value(&target)->value_name("COL"),
+      "target column when the file has one more column than the model's inputs (default: last)")(
+      "out", po::value(&out_path)->default_value("-")->value_name("FILE"), "predictions CSV ('-' = stdout)");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::kUsage, e.what(), "command line", "see radmm predict --help");
+  }
+  if (help) {
+    std::cout << "usage: radmm predict --model FILE --data FILE [--out FILE]\n\n" << opts;
+    return 0;
+  }
+  if (model_path.empty()) throw Error(ExitCode::kUsage, "--model is required", "command line", "");
+  if (data_path.empty()) throw Error(ExitCode::kUsage, "--data is required", "command line", "");
+  const Model m = load_model(model_path);
+  const Table t = read_csv(data_path);
+  const auto d0 = static_cast<std::size_t>(m.x_scaler.mean.size());
+  Mat x, y;
+  if (t.cols() == d0 + 1) {
+    const std::size_t tc = resolve_target(t, target);
+    x = features_of(t, tc);
+    y.resize(1, static_cast<Eigen::Index>(t.rows()));
+    for (std::size_t r = 0; r < t.rows(); ++r) y(0, static_cast<Eigen::Index>(r)) = t.at(r, tc);
+  } else if (t.cols() == d0) {
+    x = features_of(t, t.cols());  // no target column
+  } else {
+    throw Error(ExitCode::kDataErr,
+                "the model takes " + std::to_string(d0) + " features but the file has " + std::to_string(t.cols()) +
+                    " columns",
+                data_path, "pass the features (and optionally the target) in training order");
+  }
+  const Mat pred = m.predict(x);
+  std::ostringstream o;
+  o << (y.size() ? "prediction,target\n" : "prediction\n");
+  for (Eigen::Index r = 0; r < pred.cols(); ++r) {
+    o << format_double(pred(0, r));
+    if (y.size()) o << ',' << format_double(y(0, r));
+    o << '\n';
+  }
+  if (out_path == "-") std::cout << o.str();
+  else write_file_atomic(out_path, o.str());
+  if (y.size()) {
+    const double mse = (pred - y).squaredNorm() / static_cast<double>(y.size());
+    std::fprintf(out_path == "-" ? stderr : stdout, "radmm: %zu rows, MSE %.6g\n", t.rows(), mse);
+  }
+  return 0;
+}
+
+}  // namespace radmm

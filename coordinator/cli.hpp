@@ -1,0 +1,15 @@
+// The radmm subcommands: train, predict, cleanup. Each returns the process exit code and
+// reports failures as one "radmm: error[...]" line (see common/error.hpp).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace radmm {
+
+int run_train(const std::vector<std::string>& args);
+int run_predict(const std::vector<std::string>& args);
+int run_cleanup(const std::vector<std::string>& args);
+/// Removes /dev/shm objects of this user's radmm runs whose coordinator is dead; returns the count.
+int sweep_stale_ipc(bool verbose);
+
+}  // namespace radmm

@@ -1,0 +1,47 @@
+// radmm: ADMM training of fully connected residual networks (train, predict, cleanup).
+// Every failure ends here as one "radmm: error[<name>]: <what>, <where>, <hint>" line on
+// stderr and the documented exit code.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "coordinator/cli.hpp"
+
+namespace {
+const char* kUsage =
+    "usage: radmm <command> [options]\n\n"
+    "commands:\n"
+    "  train     train an FCResNet with ADMM (radmm train --help)\n"
+    "  predict   predict with a trained model.bin (radmm predict --help)\n"
+    "  cleanup   remove shared-memory objects left by killed runs\n"
+    "  version   print the version\n";
+}
+
+int main(int argc, char** argv) {
+  using namespace radmm;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, stdout);
+    return args.empty() ? static_cast<int>(ExitCode::kUsage) : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "train") return run_train(args);
+    if (command == "predict") return run_predict(args);
+    if (command == "cleanup") return run_cleanup(args);
+    if (command == "version" || command == "--version") {
+      std::printf("radmm %s\n", RADMM_VERSION);
+      return 0;
+    }
+    throw Error(ExitCode::kUsage, "unknown command '" + command + "'", "command line", "try radmm --help");
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s\n", e.line().c_str());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "radmm: error[internal]: %s, %s, please report this\n", e.what(), command.c_str());
+    return static_cast<int>(ExitCode::kSoftware);
+  }
+}

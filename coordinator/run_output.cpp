@@ -1,0 +1,144 @@
+// Run folder outputs and progress reporting (see run_output.hpp).
+#include "coordinator/run_output.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "common/io.hpp"
+
+namespace radmm {
+
+namespace {
+std::string mse_text(double v) { return v < 0 ? "" : format_double(v); }
+std::string json_num(double v) { return format_double(v, true); }
+}  // namespace
+
+const char* RunOutput::metrics_header() {
+  return "iter,elapsed_s,lagrangian,train_mse,test_mse,constraint_residual,relaxed_mse,admm_s,"
+         "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s\n";
+}
+
+RunOutput::RunOutput(const Settings& s) {
+  dir_ = s.out;
+  if (dir_.empty()) {
+    dir_ = "runs/" + timestamp_utc();
+    // Two runs in the same second get distinct folders.
+    for (int k = 2; ::access(dir_.c_str(), F_OK) == 0; ++k) dir_ = "runs/" + timestamp_utc() + "-" + std::to_string(k);
+  }
+  make_output_dir(dir_);
+  const std::string path = dir_ + "/metrics.csv";
+  metrics_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (metrics_fd_ < 0)
+    throw Error(ExitCode::kCantCreate, std::string("cannot create metrics file: ") + std::strerror(errno), path,
+                "choose a writable --out");
+  const char* h = metrics_header();
+  if (::write(metrics_fd_, h, std::strlen(h)) < 0)
+    throw Error(ExitCode::kIoErr, std::string("write failed: ") + std::strerror(errno), path, "");
+}
+
+RunOutput::~RunOutput() {
+  if (metrics_fd_ >= 0) ::close(metrics_fd_);
+}
+
+void RunOutput::write_metrics(const IterationRecord& r) {
+  std::ostringstream o;
+  o << r.iter << ',' << format_double(r.elapsed_s) << ',' << format_double(r.lagrangian) << ','
+    << mse_text(r.train_mse) << ',' << mse_text(r.test_mse) << ',' << format_double(r.constraint_residual) << ','
+    << format_double(r.relaxed_mse) << ',' << format_double(r.admm_s);
+  for (double p : r.phase_s) o << ',' << format_double(p);
+  o << '\n';
+  const std::string line = o.str();
+  // One write per line: a crash leaves a valid prefix of complete rows.
+  if (::write(metrics_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+    throw Error(ExitCode::kIoErr, std::string("write failed: ") + std::strerror(errno), dir_ + "/metrics.csv",
+                "check free space");
+}
+
+void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainResult& r) {
+  std::ostringstream o;
+  o << "{\n  \"termination\": \"" << json_escape(r.termination) << "\",\n"
+    << "  \"iterations\": " << r.iterations << ",\n"
+    << "  \"train_mse\": " << json_num(r.train_mse) << ",\n"
+    << "  \"test_mse\": " << json_num(r.test_mse) << ",\n"
+    << "  \"admm_train_mse\": " << json_num(r.admm_train_mse) << ",\n"
+    << "  \"admm_test_mse\": " << json_num(r.admm_test_mse) << ",\n"
+    << "  \"lagrangian\": " << json_num(r.lagrangian) << ",\n"
+    << "  \"constraint_residual\": " << json_num(r.constraint_residual) << ",\n"
+    << "  \"relaxed_mse\": " << json_num(r.relaxed_mse) << ",\n"
+    << "  \"elapsed_s\": " << json_num(r.elapsed_s) << ",\n";
+  double admm_s = 0;
+  for (const auto& h : r.history) admm_s += h.admm_s;
+  o << "  \"seconds_per_iteration\": " << json_num(r.iterations ? admm_s / r.iterations : 0) << ",\n"
+    << "  \"workers\": " << r.workers << ",\n"
+    << "  \"state_bytes\": " << r.state_bytes << ",\n"
+    << "  \"data\": {\"source\": \"" << json_escape(s.data) << "\", \"target\": \"" << json_escape(ds.target_name)
+    << "\", \"rows\": " << ds.rows_total << ", \"train_rows\": " << ds.x_train.cols()
+    << ", \"test_rows\": " << ds.x_test.cols() << ", \"features\": " << ds.x_train.rows()
+    << ", \"fingerprint\": \"" << std::hex << ds.fingerprint << std::dec << "\"},\n"
+    << "  \"worker_stats\": [";
+  for (std::size_t w = 0; w < r.worker_stats.size(); ++w) {
+    const WorkerStats& ws = r.worker_stats[w];
+    o << (w ? ",\n    " : "\n    ") << "{\"rank\": " << ws.rank << ", \"pid\": " << ws.pid
+      << ", \"first_layer\": " << ws.region.first << ", \"last_layer\": " << ws.region.last
+      << ", \"owns_head\": " << (ws.region.last == s.depth - 1 ? "true" : "false")
+      << ", \"region_bytes\": " << ws.region_bytes << ", \"peak_rss_bytes\": " << ws.peak_rss
+      << ", \"compute_s\": {";
+    for (int p = 0; p < kPhaseCount; ++p)
+      o << (p ? ", " : "") << '"' << phase_name(static_cast<Phase>(p)) << "\": " << json_num(ws.compute_s[p]);
+    o << "}, \"wait_s\": {";
+    for (int p = 0; p < kPhaseCount; ++p)
+      o << (p ? ", " : "") << '"' << phase_name(static_cast<Phase>(p)) << "\": " << json_num(ws.wait_s[p]);
+    o << "}}";
+  }
+  o << "\n  ],\n  \"version\": \"" << RADMM_VERSION << "\",\n"
+    << "  \"settings\": " << settings_to_json(s) << "\n}\n";
+  write_file_atomic(dir_ + "/summary.json", o.str());
+}
+
+void RunOutput::write_model(const Model& m) { save_model(dir_ + "/model.bin", m); }
+
+void RunOutput::write_failure(const Error& e) noexcept {
+  try {
+    std::ostringstream o;
+    o << "{\n  \"exit_code\": " << static_cast<int>(e.code()) << ",\n  \"name\": \"" << exit_code_name(e.code())
+      << "\",\n  \"what\": \"" << json_escape(e.what_text()) << "\",\n  \"where\": \"" << json_escape(e.where())
+      << "\",\n  \"hint\": \"" << json_escape(e.hint()) << "\",\n  \"message\": \"" << json_escape(e.line())
+      << "\"\n}\n";
+    write_file_atomic(dir_ + "/failure.json", o.str());
+  } catch (...) {
+  }
+}
+
+Progress::Progress(int iterations, bool quiet)
+    : iterations_(iterations), quiet_(quiet), tty_(::isatty(STDOUT_FILENO) == 1) {}
+
+void Progress::update(const IterationRecord& r) {
+  if (quiet_) return;
+  const int every = std::max(1, iterations_ / 10);
+  if (!tty_ && r.iter % every != 0 && r.iter != iterations_ && r.iter != 1) return;
+  const double eta = r.iter > 0 ? r.elapsed_s / r.iter * (iterations_ - r.iter) : 0;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "iter %*d/%d  L_beta %.6g  train_mse %s  test_mse %s  ETA %.1fs",
+                static_cast<int>(std::to_string(iterations_).size()), r.iter, iterations_, r.lagrangian,
+                r.train_mse < 0 ? "-" : format_double(r.train_mse).substr(0, 8).c_str(),
+                r.test_mse < 0 ? "-" : format_double(r.test_mse).substr(0, 8).c_str(), eta);
+  if (tty_) {
+    std::printf("\r\033[K%s", buf);
+    dirty_ = true;
+  } else {
+    std::printf("%s\n", buf);
+  }
+  std::fflush(stdout);
+}
+
+void Progress::finish() {
+  if (dirty_) std::printf("\n");
+  dirty_ = false;
+  std::fflush(stdout);
+}
+
+}  // namespace radmm

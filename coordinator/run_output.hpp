@@ -1,0 +1,46 @@
+// The run folder: metrics.csv (one complete line per iteration, flushed), summary.json,
+// model.bin and, on failure, failure.json, all but metrics.csv written atomically.
+#pragma once
+#include <cstdio>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/settings.hpp"
+#include "coordinator/trainer.hpp"
+
+namespace radmm {
+
+class RunOutput {
+ public:
+  /// Creates the folder (default runs/<timestamp>) and checks it is writable (exit 73 if not).
+  explicit RunOutput(const Settings& s);
+  ~RunOutput();
+  const std::string& dir() const { return dir_; }
+  /// Appends one metrics.csv row; throws Error(kIoErr) if the write fails.
+  void write_metrics(const IterationRecord& r);
+  void write_summary(const Settings& s, const Dataset& ds, const TrainResult& res);
+  void write_model(const Model& m);
+  /// failure.json; never throws (best effort on the way out).
+  void write_failure(const Error& e) noexcept;
+
+  static const char* metrics_header();
+
+ private:
+  std::string dir_;
+  int metrics_fd_ = -1;
+};
+
+/// Progress: a live line on a terminal, plain log lines otherwise.
+class Progress {
+ public:
+  Progress(int iterations, bool quiet);
+  void update(const IterationRecord& r);
+  void finish();
+
+ private:
+  int iterations_;
+  bool quiet_, tty_;
+  bool dirty_ = false;
+};
+
+}  // namespace radmm

@@ -1,0 +1,38 @@
+// Coordinator signal handling (see signals.hpp).
+#include "coordinator/signals.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <csignal>
+
+namespace radmm {
+
+namespace {
+volatile std::sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) {
+  if (g_signal != 0) {
+    const char msg[] = "radmm: error[interrupted]: second signal, exiting at once\n";
+    ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    ::_exit(128 + sig);
+  }
+  g_signal = sig;
+}
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGXFSZ, SIG_IGN);
+}
+
+int stop_signal() { return g_signal; }
+
+}  // namespace radmm

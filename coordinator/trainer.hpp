@@ -1,0 +1,65 @@
+// The training loop (ALGORITHM.md 5): initialise the state by a forward pass, run K
+// iterations of the sweep or phase schedule, update V_N and Lambda, reduce L_beta in layer
+// order, evaluate the true forward pass, and finish with the optional ridge refit of the head.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/dataset.hpp"
+#include "common/layout.hpp"
+#include "common/model.hpp"
+#include "coordinator/transport.hpp"
+
+namespace radmm {
+
+/// One row of metrics.csv.
+struct IterationRecord {
+  int iter = 0;
+  double elapsed_s = 0;              ///< since the start of iteration 1, evaluation included
+  double lagrangian = 0;             ///< L_beta after the iteration
+  double train_mse = -1, test_mse = -1;  ///< forward-pass MSE in target units (-1 = not evaluated)
+  double relaxed_mse = 0;            ///< ||V_N - Y||^2 / n in target units (the relaxed output)
+  double constraint_residual = 0;    ///< ||V_N - W_N V~_{N-1}||_F
+  double phase_s[kPhaseCount] = {};  ///< wall seconds per phase (phase schedule)
+  double admm_s = 0;                 ///< wall seconds of the ADMM work (no evaluation)
+};
+
+struct TrainResult {
+  std::string termination;  ///< "iterations" | "interrupted" | ...
+  int iterations = 0;
+  double train_mse = 0, test_mse = 0;            ///< final model (after the refit, if on)
+  double admm_train_mse = 0, admm_test_mse = 0;  ///< ADMM weights before the refit
+  double lagrangian = 0, constraint_residual = 0, relaxed_mse = 0;
+  double elapsed_s = 0;
+  int workers = 0;
+  std::size_t state_bytes = 0;
+  std::vector<WorkerStats> worker_stats;
+  std::vector<IterationRecord> history;
+  Model model;
+};
+
+/// Called after every iteration (metrics row, progress line).
+using IterationCallback = std::function<void(const IterationRecord&)>;
+
+/// Random W (residual branches scaled by 1/sqrt(N)), then U, V, V_N by a forward pass
+/// and Lambda = Y - V_N. Y must already be in `s`.
+void initialise_state(const State& s, Activation act, std::uint64_t seed);
+
+/// One serial Gauss-Seidel sweep: W_N; for i = N-1..1: V_i, U_i, W_i; then V_N, Lambda.
+/// Returns L_beta after the sweep. `z` is d x n scratch.
+double sweep_iteration(const State& s, const Penalties& pen, MatRef z);
+
+/// V_N and Lambda (coordinator's part of an iteration) and L_beta from the per-layer
+/// terms in s.partial(), summed in layer order.
+double finish_iteration(const State& s, const Penalties& pen);
+
+/// The model held by the state's weights.
+Model model_of(const State& s, Activation act, const Dataset& ds);
+
+/// Forward-pass MSE in target units.
+double mse(const Model& m, const Mat& x_std, const Mat& y_raw);
+
+TrainResult train(const Settings& settings, const Dataset& ds, const IterationCallback& on_iteration);
+
+}  // namespace radmm

@@ -1,0 +1,53 @@
+// The narrow interface between the training loop and whoever runs the layer phases:
+// in-process (no fork), forked workers over shared memory + semaphores + message queues,
+// or threads (tests). An MPI transport would implement the same four calls.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/admm.hpp"
+#include "common/partition.hpp"
+#include "worker/fault.hpp"
+#include "worker/phases.hpp"
+
+namespace radmm {
+
+struct WorkerStats {
+  int rank = 0;
+  pid_t pid = 0;
+  Region region;
+  double compute_s[kPhaseCount] = {};
+  double wait_s[kPhaseCount] = {};
+  std::int64_t peak_rss = 0;
+  std::size_t region_bytes = 0;  ///< bytes of the W, U, V blocks the worker owns
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /// Runs phase `ph` of iteration `iter` on every region and returns when all are done.
+  /// Throws Error (worker failed, deadline, interrupted) and leaves no worker running.
+  virtual void run_phase(Phase ph, std::int64_t iter) = 0;
+  /// Orderly shutdown of the workers; idempotent.
+  virtual void stop() = 0;
+  /// Per-worker accounting (valid after stop()).
+  virtual std::vector<WorkerStats> stats() const = 0;
+  /// Worker processes (0 = in-process).
+  virtual int workers() const = 0;
+};
+
+/// All layers in the calling process.
+std::unique_ptr<Transport> make_in_process_transport(const State& state, const Penalties& pen, FaultPlan fault);
+
+/// P forked workers; `control` is the control area of the shared mapping holding `state`.
+std::unique_ptr<Transport> make_fork_transport(const State& state, void* control, const std::vector<Region>& regions,
+                                               const Penalties& pen, double phase_timeout_s, FaultPlan fault);
+
+/// P threads running the worker loop over the same control block (tests, ThreadSanitizer).
+std::unique_ptr<Transport> make_thread_transport(const State& state, void* control, const std::vector<Region>& regions,
+                                                 const Penalties& pen, double phase_timeout_s);
+
+}  // namespace radmm

@@ -1,0 +1,31 @@
+// The per-layer work of a worker: one block step of layer i, and one phase of the parallel
+// schedule over a region of layers (ALGORITHM.md 5). Inside a phase every layer reads only
+// blocks that the phase does not write, so regions can run concurrently in any split.
+#pragma once
+#include <cstdint>
+
+#include "common/admm.hpp"
+#include "common/layout.hpp"
+#include "common/partition.hpp"
+
+namespace radmm {
+
+enum class Phase : std::int32_t { kWeights = 0, kActivationsEven = 1, kActivationsOdd = 2, kPreactivations = 3 };
+constexpr int kPhaseCount = 4;
+/// "W", "V-even", "V-odd", "U".
+const char* phase_name(Phase p);
+
+/// W_i <- update_weights (i < N) or update_output_weights (i = N).
+void step_weights(const State& s, int i, const Penalties& pen);
+/// V_i <- update_activations (i <= N-2) or update_last_activations (i = N-1).
+void step_activations(const State& s, int i, const Penalties& pen);
+/// U_i <- update_preactivations; leaves Z = W_i V~_{i-1} in z.
+void step_preactivations(const State& s, int i, const Penalties& pen, MatRef z);
+/// Layer i's L_beta terms given Z = W_i V~_{i-1} in z.
+double layer_terms(const State& s, int i, const Penalties& pen, const ConstMatRef& z);
+
+/// Runs phase `ph` on the layers of `r`; the U phase also stores each layer's L_beta terms
+/// in s.partial()[i]. `z` is d x n scratch.
+void run_phase(Phase ph, const Region& r, const State& s, const Penalties& pen, MatRef z);
+
+}  // namespace radmm

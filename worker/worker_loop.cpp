@@ -1,0 +1,109 @@
+// Worker side of the protocol (see worker_loop.hpp).
+#include "worker/worker_loop.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <new>
+
+namespace radmm {
+
+ControlBlock* create_control(void* mem, const Dims& dims, int workers) {
+  auto* cb = new (mem) ControlBlock();
+  cb->dims = dims;
+  cb->workers = workers;
+  for (int p = 0; p < workers; ++p) new (slots_of(cb) + p) WorkerSlot();
+  return cb;
+}
+
+bool send_message(boost::interprocess::message_queue& q, const Message& m) {
+  namespace pt = boost::posix_time;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    try {
+      return q.timed_send(&m, sizeof m, 0, pt::microsec_clock::universal_time() + pt::seconds(1));
+    } catch (const boost::interprocess::interprocess_exception& e) {
+      if (e.get_native_error() != EINTR) return false;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+struct CoordinatorGone {};
+struct StopRequested {};
+
+Message make_message(const WorkerEnv& env, MsgType type, const std::string& text) {
+  Message m;
+  m.type = type;
+  m.worker = env.rank;
+  m.pid = static_cast<std::int32_t>(::getpid());
+  m.iteration = env.control->iteration;
+  m.phase = env.control->phase;
+  std::strncpy(m.text, text.c_str(), sizeof m.text - 1);
+  return m;
+}
+
+/// Between wait slices: is the coordinator alive, and has it asked us to stop?
+void check_peers(const WorkerEnv& env) {
+  if (env.parent != 0 && ::getppid() != env.parent) throw CoordinatorGone{};
+  Message m;
+  std::size_t got = 0;
+  unsigned prio = 0;
+  if (env.commands->try_receive(&m, sizeof m, got, prio) && m.type == MsgType::kStop) throw StopRequested{};
+}
+
+}  // namespace
+
+int worker_loop(WorkerEnv& env) {
+  WorkerSlot& slot = slots_of(env.control)[env.rank];
+  Mat z(env.state.dims().width, env.state.dims().samples);
+  try {
+    send_message(*env.reports, make_message(env, MsgType::kHello, ""));
+    while (true) {
+      const double t0 = now_seconds();
+      timed_wait_checked(slot.go, std::numeric_limits<double>::infinity(), 0.1, [&] { check_peers(env); });
+      check_peers(env);  // a stop is sent before its "go"
+      const auto ph = static_cast<Phase>(env.control->phase);
+      const int phi = static_cast<int>(ph);
+      const double t1 = now_seconds();
+      slot.wait_s[phi] += t1 - t0;
+      bool poison = false;
+      if (env.fault.matches(env.rank, env.control->iteration, phi)) poison = env.fault.fire_before();
+      run_phase(ph, env.region, env.state, env.pen, z);
+      if (poison) env.state.W(env.region.first)(0, 0) = std::numeric_limits<double>::quiet_NaN();
+      slot.compute_s[phi] += now_seconds() - t1;
+      slot.done.post();
+    }
+  } catch (const StopRequested&) {
+    slot.peak_rss = peak_rss_bytes();
+    return 0;
+  } catch (const CoordinatorGone&) {
+    return 2;
+  } catch (const std::exception& e) {
+    send_message(*env.reports, make_message(env, MsgType::kError, e.what()));
+    return 1;
+  }
+}
+
+void worker_process_main(WorkerEnv& env) {
+  // The coordinator owns shutdown: Ctrl-C reaches the whole process group, so ignore it here.
+  ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != env.parent) ::_exit(2);  // the coordinator died before prctl took effect
+  slots_of(env.control)[env.rank].pid = static_cast<std::int32_t>(::getpid());
+  int status = 2;
+  try {
+    status = worker_loop(env);
+  } catch (...) {
+    status = 3;
+  }
+  ::_exit(status);  // never unwind into the coordinator's copied stack (STYLE.md P12)
+}
+
+}  // namespace radmm

@@ -1,0 +1,46 @@
+// The worker side of the protocol: wait for "go" (timed, checking the coordinator is alive
+// and the command queue for stop), run the phase on the worker's region, post "done".
+// Runs in a forked process (worker_process_main) or, for tests, in a thread.
+#pragma once
+#include <sys/types.h>
+
+#include <boost/interprocess/ipc/message_queue.hpp>
+
+#include "common/admm.hpp"
+#include "worker/fault.hpp"
+#include "worker/protocol.hpp"
+
+namespace radmm {
+
+struct WorkerEnv {
+  int rank = 0;
+  Region region;
+  State state;
+  Penalties pen;
+  ControlBlock* control = nullptr;
+  boost::interprocess::message_queue* reports = nullptr;   ///< worker -> coordinator (hello, error)
+  boost::interprocess::message_queue* commands = nullptr;  ///< coordinator -> this worker (stop)
+  pid_t parent = 0;  ///< coordinator pid to watch; 0 in thread mode
+  FaultPlan fault;
+};
+
+/// Serves phases until told to stop. Returns 0 after a stop, 1 after reporting an error,
+/// 2 when the coordinator died.
+int worker_loop(WorkerEnv& env);
+
+/// Entry point of a forked worker: sets up signals and parent-death, runs worker_loop, _exit()s.
+[[noreturn]] void worker_process_main(WorkerEnv& env);
+
+/// Sends `m` with a short deadline; returns false if the queue stayed full.
+bool send_message(boost::interprocess::message_queue& q, const Message& m);
+
+/// Waits on `sem` until `deadline_s` (monotonic seconds) in slices of at most `slice_s`;
+/// between slices calls `check()` which may throw. Signals interrupting the wait are retried.
+/// Returns true when the semaphore was taken, false at the deadline.
+template <class Check>
+bool timed_wait_checked(boost::interprocess::interprocess_semaphore& sem, double deadline_s, double slice_s,
+                        Check&& check);
+
+}  // namespace radmm
+
+#include "worker/wait.ipp"
