@@ -82,8 +82,8 @@ class WorkerGroup : public Transport {
       if (!timed_wait_checked(slots[w].done, deadline, 0.1, [&] { check_workers(ph, iter); })) {
         check_workers(ph, iter);  // a death explains the delay better than the deadline
         fail(ExitCode::kDeadline,
-             describe(w) + " did not finish phase " + phase_name(ph) + " within " + format_double(timeout_) + " s",
-             "iteration " + std::to_string(iter), "the worker hangs or is stopped; raise --phase-timeout if it is just slow");
+             describe(w) + " did not finish within --phase-timeout " + format_double(timeout_) + " s",
+             std::string("phase ") + phase_name(ph) + " of iteration " + std::to_string(iter), "the worker hangs or is stopped; raise --phase-timeout if it is just slow");
       }
     }
   }

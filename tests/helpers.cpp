@@ -1,0 +1,154 @@
+// Test helpers (see helpers.hpp).
+#include "helpers.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include "common/io.hpp"
+#include "coordinator/trainer.hpp"
+
+namespace radmm::test {
+
+void random_state(const State& s, std::uint64_t seed, Activation act) {
+  Rng rng(seed);
+  auto fill = [&](MatMap m, double scale) {
+    for (Eigen::Index j = 0; j < m.cols(); ++j)
+      for (Eigen::Index i = 0; i < m.rows(); ++i) m(i, j) = scale * rng.normal();
+  };
+  fill(s.X(), 1.0);
+  fill(s.Y(), 1.0);
+  initialise_state(s, act, seed + 1);
+  for (int i = 1; i < s.dims().depth; ++i) {
+    fill(s.U(i), 0.3);
+    fill(s.V(i), 0.3);
+  }
+  for (int i = 1; i <= s.dims().depth; ++i) fill(s.W(i), 0.5);
+  fill(s.VN(), 0.5);
+  fill(s.Lambda(), 0.5);
+}
+
+Eigen::MatrixXd tilde(const Eigen::MatrixXd& p) {
+  Eigen::MatrixXd t(p.rows() + 1, p.cols());
+  t.topRows(p.rows()) = p;
+  t.row(p.rows()).setOnes();
+  return t;
+}
+
+double lagrangian(const State& s, const Penalties& pen) {
+  const int n_layers = s.dims().depth;
+  auto sigma = [&](const Eigen::MatrixXd& u) -> Eigen::MatrixXd {
+    return pen.activation == Activation::kRelu ? Eigen::MatrixXd(u.cwiseMax(0.0)) : u;
+  };
+  double l = 0.5 * (s.VN() - s.Y()).squaredNorm();
+  for (int i = 1; i <= n_layers; ++i) l += 0.5 * pen.lambda * s.W(i).squaredNorm();
+  for (int i = 1; i < n_layers; ++i) {
+    const Eigen::MatrixXd prev = s.V(i - 1);
+    const Eigen::MatrixXd r = i >= 2 ? prev : Eigen::MatrixXd::Zero(s.dims().width, s.dims().samples);
+    l += 0.5 * pen.gamma * (s.V(i) - r - sigma(s.U(i))).squaredNorm();
+    l += 0.5 * pen.rho * (s.U(i) - s.W(i) * tilde(prev)).squaredNorm();
+  }
+  const Eigen::MatrixXd res = s.VN() - s.W(n_layers) * tilde(s.V(n_layers - 1));
+  l += (s.Lambda().array() * res.array()).sum() + 0.5 * pen.beta * res.squaredNorm();
+  return l;
+}
+
+RunResult run_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env, double timeout_s) {
+  static std::atomic<int> counter{0};
+  const std::string base = temp_dir("run") + "/io" + std::to_string(counter++);
+  const std::string out_path = base + ".out", err_path = base + ".err";
+  const double t0 = now_seconds();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
+    std::vector<char*> argv;
+    std::string bin = RADMM_BINARY;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    ::_exit(127);
+  }
+  RunResult r;
+  int status = 0;
+  while (true) {
+    const pid_t w = ::waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (now_seconds() - t0 > timeout_s) {
+      ::kill(-pid, SIGKILL);  // the whole process group: a hang must not survive the test
+      ::waitpid(pid, &status, 0);
+      r.err = "TIMEOUT\n";
+      break;
+    }
+    ::usleep(2000);
+  }
+  r.seconds = now_seconds() - t0;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out_path);
+  r.err += slurp(err_path);
+  return r;
+}
+
+std::string temp_dir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  const std::string root = std::string("/tmp/radmm-tests-") + std::to_string(::getuid());
+  ::mkdir(root.c_str(), 0755);
+  const std::string dir = root + "/" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  ::mkdir(dir.c_str(), 0755);
+  return dir;
+}
+
+std::vector<std::string> radmm_shm_entries() {
+  std::vector<std::string> out;
+  const std::string mine = "radmm_" + std::to_string(::getuid()) + "_";
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (dirent* e = ::readdir(d))
+      if (std::string(e->d_name).rfind(mine, 0) == 0) out.push_back(e->d_name);
+    ::closedir(d);
+  }
+  return out;
+}
+
+std::vector<int> processes_with(const std::string& needle) {
+  std::vector<int> out;
+  if (DIR* d = ::opendir("/proc")) {
+    while (dirent* e = ::readdir(d)) {
+      const int pid = std::atoi(e->d_name);
+      if (pid <= 0 || pid == ::getpid()) continue;
+      std::string cmd = slurp("/proc/" + std::string(e->d_name) + "/cmdline");
+      for (char& c : cmd)
+        if (c == '\0') c = ' ';
+      // Zombies (reaped soon by init) have an empty cmdline and are not counted.
+      if (cmd.find(needle) != std::string::npos) out.push_back(pid);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+}  // namespace radmm::test

@@ -1,0 +1,47 @@
+// Test helpers: random ADMM states, an independent L_beta, and running the radmm binary
+// as a child with a deadline, capturing its exit code, stderr and duration.
+#pragma once
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+#include "common/admm.hpp"
+#include "common/layout.hpp"
+#include "common/rng.hpp"
+
+namespace radmm::test {
+
+/// Fills X, Y with random values, initialises by a forward pass, then perturbs U, V,
+/// V_N and Lambda so the state is far from a fixed point.
+void random_state(const State& s, std::uint64_t seed, Activation act);
+
+/// L_beta computed directly from its definition (ALGORITHM.md 2), independent of the
+/// trainer's partial sums and of affine().
+double lagrangian(const State& s, const Penalties& pen);
+
+/// P~ = [P; 1^T].
+Eigen::MatrixXd tilde(const Eigen::MatrixXd& p);
+
+struct RunResult {
+  int exit_code = -1;    ///< exit status, or 128 + signal
+  double seconds = 0;
+  std::string out, err;  ///< stdout, stderr
+};
+
+/// Runs build/radmm with `args` and extra environment entries; kills it after `timeout_s`.
+RunResult run_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+                    double timeout_s = 60);
+
+/// A fresh empty folder under the build tree's test area.
+std::string temp_dir(const std::string& tag);
+
+/// Names in /dev/shm that belong to this user's radmm runs.
+std::vector<std::string> radmm_shm_entries();
+
+/// Pids of live processes whose command line contains `needle`.
+std::vector<int> processes_with(const std::string& needle);
+
+std::string slurp(const std::string& path);
+void write_text(const std::string& path, const std::string& text);
+
+}  // namespace radmm::test
