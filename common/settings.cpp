@@ -151,6 +151,7 @@ std::vector<std::string> read_ini(const std::string& path, const po::options_des
         throw Error(ExitCode::kUsage, "quiet must be true or false", where, "");
       continue;
     }
+    if (value.empty()) continue;  // "key =" keeps the default (as --print-config writes it)
     args.push_back("--" + key + "=" + value);
   }
   return args;

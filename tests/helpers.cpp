@@ -60,16 +60,18 @@ double lagrangian(const State& s, const Penalties& pen) {
   return l;
 }
 
-RunResult run_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env, double timeout_s) {
+Child spawn_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   static std::atomic<int> counter{0};
   const std::string base = temp_dir("run") + "/io" + std::to_string(counter++);
-  const std::string out_path = base + ".out", err_path = base + ".err";
-  const double t0 = now_seconds();
+  Child c;
+  c.out_path = base + ".out";
+  c.err_path = base + ".err";
+  c.started = now_seconds();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
-    int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int o = ::open(c.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(o, 1);
     ::dup2(e, 2);
     for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
@@ -82,24 +84,43 @@ RunResult run_radmm(const std::vector<std::string>& args, const std::vector<std:
     ::execv(bin.c_str(), argv.data());
     ::_exit(127);
   }
+  ::setpgid(pid, pid);
+  c.pid = pid;
+  return c;
+}
+
+RunResult wait_radmm(const Child& c, double timeout_s, double since) {
   RunResult r;
   int status = 0;
   while (true) {
-    const pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (now_seconds() - t0 > timeout_s) {
-      ::kill(-pid, SIGKILL);  // the whole process group: a hang must not survive the test
-      ::waitpid(pid, &status, 0);
+    const pid_t w = ::waitpid(c.pid, &status, WNOHANG);
+    if (w == c.pid) break;
+    if (now_seconds() - c.started > timeout_s) {
+      ::kill(-c.pid, SIGKILL);  // the whole process group: a hang must not survive the test
+      ::waitpid(c.pid, &status, 0);
       r.err = "TIMEOUT\n";
       break;
     }
     ::usleep(2000);
   }
-  r.seconds = now_seconds() - t0;
+  r.seconds = now_seconds() - since;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out_path);
-  r.err += slurp(err_path);
+  r.out = slurp(c.out_path);
+  r.err += slurp(c.err_path);
   return r;
+}
+
+RunResult run_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env, double timeout_s) {
+  const Child c = spawn_radmm(args, env);
+  return wait_radmm(c, timeout_s, c.started);
+}
+
+std::vector<int> children_of(int pid) {
+  std::vector<int> out;
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children"));
+  int child;
+  while (in >> child) out.push_back(child);
+  return out;
 }
 
 std::string temp_dir(const std::string& tag) {

@@ -32,6 +32,18 @@ struct RunResult {
 RunResult run_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                     double timeout_s = 60);
 
+/// A radmm process started in its own process group, for tests that signal it mid-run.
+struct Child {
+  int pid = -1;
+  double started = 0;
+  std::string out_path, err_path;
+};
+Child spawn_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+/// Waits for the child (killing its whole group after `timeout_s`); `seconds` counts from `since`.
+RunResult wait_radmm(const Child& c, double timeout_s, double since);
+/// Direct children of `pid` (the coordinator's workers).
+std::vector<int> children_of(int pid);
+
 /// A fresh empty folder under the build tree's test area.
 std::string temp_dir(const std::string& tag);
 

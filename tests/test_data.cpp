@@ -1,0 +1,147 @@
+// The strict CSV reader and the data pipeline: good files parse identically whatever the
+// line ends, BOM or separator; each bad file gives its exit code and names file:line:column.
+#include <doctest/doctest.h>
+
+#include "common/csv.hpp"
+#include "common/dataset.hpp"
+#include "common/error.hpp"
+#include "helpers.hpp"
+
+using namespace radmm;
+
+namespace {
+ExitCode code_of(const std::string& text, std::string* msg = nullptr) {
+  try {
+    parse_csv(text, "f.csv");
+  } catch (const Error& e) {
+    if (msg) *msg = e.what();
+    return e.code();
+  }
+  return ExitCode::kOk;
+}
+}  // namespace
+
+TEST_CASE("good CSV: semicolons, commas, CRLF, BOM, quotes, no final newline") {
+  const Table a = parse_csv("\"x\";\"y\"\n1;2\n3.5;-4e-1\n", "a");
+  REQUIRE(a.rows() == 2);
+  REQUIRE(a.cols() == 2);
+  CHECK(a.header[0] == "x");
+  CHECK(a.at(1, 1) == -0.4);
+  for (const std::string& variant : {std::string("x,y\r\n1,2\r\n3.5,-4e-1\r\n"), std::string("\xEF\xBB\xBFx;y\n1;2\n3.5;-4e-1"),
+                                     std::string("x; y\n 1 ;+2\n3.5;\"-4e-1\"\n\n")}) {
+    const Table b = parse_csv(variant, "b");
+    CHECK(b.values == a.values);
+    CHECK(b.header == a.header);
+  }
+}
+
+TEST_CASE("bad CSV: each case names the place and exits 65") {
+  struct Case {
+    std::string text, where;
+  };
+  const std::vector<Case> cases = {
+      {"", "f.csv"},
+      {"a;b\n", "f.csv"},
+      {"a;b\n1;2\n3\n", "f.csv:3:1"},
+      {"a;b\n1;2\n3;4;5\n", "f.csv:3:1"},
+      {"a;b\n1;abc\n", "f.csv:2:3"},
+      {"a;b\n1;1.2.3\n", "f.csv:2:3"},
+      {"a,b\n1,2\n1,5;3\n", "f.csv:3:3"},
+      {"a;b\n1;nan\n", "f.csv:2:3"},
+      {"a;b\nNaN;1\n", "f.csv:2:1"},
+      {"a;b\n1;inf\n", "f.csv:2:3"},
+      {"a;b\n1;-Infinity\n", "f.csv:2:3"},
+      {"a;b\n1;1e400\n", "f.csv:2:3"},
+      {"a;b\n1;0x1p3\n", "f.csv:2:3"},
+      {"a;b\n1;\n", "f.csv:2:3"},
+      {"a;b\n1;2\n\n3;4\n", "f.csv:3:1"},
+      {std::string("a;b\n1;2\0\n", 9), "f.csv:2:1"},
+      {"a;;b\n1;2;3\n", "f.csv:1:3"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.text);
+    std::string msg;
+    CHECK(code_of(c.text, &msg) == ExitCode::kDataErr);
+    CHECK(msg.find(c.where) != std::string::npos);
+  }
+}
+
+TEST_CASE("the reader is locale-independent") {
+  // from_chars ignores the global locale; a decimal comma is never accepted.
+  std::string msg;
+  CHECK(code_of("a;b\n1;2,5\n", &msg) == ExitCode::kDataErr);
+  CHECK(parse_csv("a;b\n1;2.5\n", "x").at(0, 1) == 2.5);
+}
+
+TEST_CASE("missing inputs, folders and unknown built-ins exit 66") {
+  for (const std::string& path : {std::string("/nonexistent/x.csv"), std::string("/tmp"), std::string("builtin:nope")}) {
+    CAPTURE(path);
+    try {
+      read_csv(path);
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kNoInput);
+      CHECK(std::string(e.what()).find(path) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("the embedded Wine Quality data match the shipped CSV files") {
+  const Table red = read_csv("builtin:wine-red");
+  CHECK(red.rows() == 1599);
+  CHECK(red.cols() == 12);
+  CHECK(red.header.back() == "quality");
+  const Table white = read_csv("builtin:wine-white");
+  CHECK(white.rows() == 4898);
+  CHECK(read_csv(std::string(RADMM_SOURCE_DIR) + "/data/winequality-red.csv").values == red.values);
+}
+
+TEST_CASE("split and standardisation use training rows only, seeded") {
+  const Table t = read_csv("builtin:wine-red");
+  const Dataset a = make_dataset(t, "", 0.2, 3), b = make_dataset(t, "quality", 0.2, 3), c = make_dataset(t, "", 0.2, 4);
+  CHECK(a.x_train.cols() == 1279);
+  CHECK(a.x_test.cols() == 320);
+  CHECK(a.x_train == b.x_train);
+  CHECK(a.y_test == b.y_test);
+  CHECK(a.y_test != c.y_test);
+  CHECK(a.x_train.rowwise().mean().cwiseAbs().maxCoeff() < 1e-12);
+  const Eigen::VectorXd var = a.x_train.array().square().rowwise().mean();
+  CHECK((var.array() - 1).abs().maxCoeff() < 1e-12);
+  CHECK(a.x_test.rowwise().mean().cwiseAbs().maxCoeff() > 1e-6);  // test rows were not used
+  CHECK(resolve_target(t, "12") == 11);
+  CHECK(resolve_target(t, "alcohol") == 10);
+  CHECK_THROWS_AS(resolve_target(t, "13"), Error);
+  CHECK_THROWS_AS(resolve_target(t, "colour"), Error);
+}
+
+TEST_CASE("radmm train reports bad data with the exit code and file:line:column") {
+  const std::string dir = test::temp_dir("baddata");
+  struct Case {
+    std::string name, text;
+    int code;
+    std::string where;
+  };
+  const std::vector<Case> cases = {
+      {"empty.csv", "", 65, "empty.csv"},
+      {"header.csv", "a;b\n", 65, "header.csv"},
+      {"ragged.csv", "a;b\n1;2\n3\n", 65, "ragged.csv:3:1"},
+      {"text.csv", "a;b\n1;2\n3;x\n", 65, "text.csv:3:3"},
+      {"nan.csv", "a;b\n1;2\nnan;4\n", 65, "nan.csv:3:1"},
+      {"inf.csv", "a;b\n1;2\n3;inf\n", 65, "inf.csv:3:3"},
+      {"big.csv", "a;b\n1;2\n3;1e400\n", 65, "big.csv:3:3"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    test::write_text(dir + "/" + c.name, c.text);
+    const auto r = test::run_radmm({"train", "--data", dir + "/" + c.name, "--out", dir + "/out"});
+    CHECK(r.exit_code == c.code);
+    CHECK(r.err.rfind("radmm: error[data]: ", 0) == 0);
+    CHECK(r.err.find(c.where) != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  const auto missing = test::run_radmm({"train", "--data", dir + "/missing.csv", "--out", dir + "/out"});
+  CHECK(missing.exit_code == 66);
+  CHECK(missing.err.find("missing.csv") != std::string::npos);
+  const auto folder = test::run_radmm({"train", "--data", dir, "--out", dir + "/out"});
+  CHECK(folder.exit_code == 66);
+}

@@ -1,0 +1,132 @@
+// Settings: the defaults are valid, every rule rejects a bad and a NaN value naming the
+// option, config files load with the command line winning, and bad files name the line.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "common/error.hpp"
+#include "common/settings.hpp"
+#include "helpers.hpp"
+
+using namespace radmm;
+
+namespace {
+void expect_usage(const Settings& s, const std::string& option) {
+  try {
+    s.validate();
+    FAIL("accepted a bad --" << option);
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::kUsage);
+    CHECK(std::string(e.what()).find("--" + option) != std::string::npos);
+  }
+}
+}  // namespace
+
+TEST_CASE("the defaults are valid and round-trip through --print-config") {
+  Settings s;
+  CHECK_NOTHROW(s.validate());
+  const std::string dir = test::temp_dir("cfg");
+  test::write_text(dir + "/all.ini", settings_to_ini(s));
+  const ParsedCommand c = parse_train_command({"--config", dir + "/all.ini"});
+  CHECK(settings_to_ini(c.settings) == settings_to_ini(s));
+}
+
+TEST_CASE("every rule rejects a bad value and a NaN") {
+  const double nan = std::nan("");
+  struct Rule {
+    std::string option;
+    std::function<void(Settings&)> bad, not_a_number;
+  };
+  const std::vector<Rule> rules = {
+      {"test-fraction", [](Settings& s) { s.test_fraction = 1.0; }, [&](Settings& s) { s.test_fraction = nan; }},
+      {"gamma", [](Settings& s) { s.gamma = 0; }, [&](Settings& s) { s.gamma = nan; }},
+      {"rho", [](Settings& s) { s.rho = -1; }, [&](Settings& s) { s.rho = nan; }},
+      {"beta", [](Settings& s) { s.beta = 1.0; }, [&](Settings& s) { s.beta = nan; }},
+      {"alpha", [](Settings& s) { s.alpha = -0.1; }, [&](Settings& s) { s.alpha = nan; }},
+      {"lambda", [](Settings& s) { s.lambda = -1; }, [&](Settings& s) { s.lambda = nan; }},
+      {"phase-timeout", [](Settings& s) { s.phase_timeout = 0; }, [&](Settings& s) { s.phase_timeout = nan; }},
+      {"gamma", [](Settings& s) { s.gamma = INFINITY; }, [&](Settings& s) { s.gamma = -nan; }},
+  };
+  for (const Rule& r : rules) {
+    CAPTURE(r.option);
+    Settings a, b;
+    r.bad(a);
+    r.not_a_number(b);
+    expect_usage(a, r.option);
+    expect_usage(b, r.option);
+  }
+  const std::vector<std::pair<std::string, std::function<void(Settings&)>>> ints = {
+      {"depth", [](Settings& s) { s.depth = 1; }},
+      {"width", [](Settings& s) { s.width = 0; }},
+      {"iterations", [](Settings& s) { s.iterations = -1; }},
+      {"eval-every", [](Settings& s) { s.eval_every = -2; }},
+      {"workers", [](Settings& s) { s.workers = -2; }},
+      {"workers", [](Settings& s) { s.workers = 5; }},  // > depth - 1 = 4 hidden layers
+      {"workers", [](Settings& s) { s.schedule = "sweep"; s.workers = 1; }},
+      {"activation", [](Settings& s) { s.activation = "tanh"; }},
+      {"schedule", [](Settings& s) { s.schedule = "random"; }},
+      {"data", [](Settings& s) { s.data = ""; }},
+  };
+  for (const auto& [option, set] : ints) {
+    CAPTURE(option);
+    Settings s;
+    set(s);
+    expect_usage(s, option);
+  }
+}
+
+TEST_CASE("command line beats the config file; bad files name file:line") {
+  const std::string dir = test::temp_dir("cfg");
+  test::write_text(dir + "/a.ini", "# comment\nrho = 3\ngamma = 2\nschedule = sweep\n");
+  const ParsedCommand c = parse_train_command({"--config", dir + "/a.ini", "--rho", "5"});
+  CHECK(c.settings.rho == 5);
+  CHECK(c.settings.gamma == 2);
+  CHECK(c.settings.schedule == "sweep");
+
+  test::write_text(dir + "/unknown.ini", "rho = 1\nrh0 = 2\n");
+  test::write_text(dir + "/dup.ini", "rho = 1\nrho = 2\n");
+  test::write_text(dir + "/type.ini", "depth = ten\n");
+  test::write_text(dir + "/noeq.ini", "depth 10\n");
+  for (const auto& [file, where] : std::vector<std::pair<std::string, std::string>>{
+           {"unknown.ini", "unknown.ini:2:1"}, {"dup.ini", "dup.ini:2:1"}, {"type.ini", "type.ini:1:1"},
+           {"noeq.ini", "noeq.ini:1:1"}}) {
+    CAPTURE(file);
+    try {
+      parse_train_command({"--config", dir + "/" + file});
+      FAIL("accepted " << file);
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kUsage);
+      CHECK(std::string(e.what()).find(where) != std::string::npos);
+    }
+  }
+  CHECK_THROWS_AS(parse_train_command({"--nope"}), Error);
+  try {
+    parse_train_command({"--config", dir + "/missing.ini"});
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::kNoInput);
+  }
+}
+
+TEST_CASE("radmm train: --help lists every option with its default, bad options exit 64") {
+  const auto help = test::run_radmm({"train", "--help"});
+  CHECK(help.exit_code == 0);
+  for (const char* opt : {"--data", "--target", "--test-fraction", "--seed", "--depth", "--width", "--activation",
+                          "--iterations", "--gamma", "--rho", "--beta", "--alpha", "--lambda", "--schedule",
+                          "--refit-head", "--workers", "--phase-timeout", "--out", "--eval-every", "--quiet",
+                          "--config", "--print-config"})
+    CHECK_MESSAGE(help.out.find(opt) != std::string::npos, opt);
+  const auto bad = test::run_radmm({"train", "--beta", "0.5"});
+  CHECK(bad.exit_code == 64);
+  CHECK(bad.err.rfind("radmm: error[usage]: --beta must be > 1", 0) == 0);
+  const auto nan = test::run_radmm({"train", "--rho", "nan"});
+  CHECK(nan.exit_code == 64);
+  const auto typo = test::run_radmm({"train", "--dpeth", "3"});
+  CHECK(typo.exit_code == 64);
+  const auto many = test::run_radmm({"train", "--depth", "3", "--workers", "3"});
+  CHECK(many.exit_code == 64);
+  CHECK(many.err.find("hidden layers") != std::string::npos);
+  const auto cfg = test::run_radmm({"train", "--print-config", "--rho", "7"});
+  CHECK(cfg.exit_code == 0);
+  CHECK(cfg.out.find("rho = 7\n") != std::string::npos);
+}
