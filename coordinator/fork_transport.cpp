@@ -284,13 +284,14 @@ class ForkTransport final : public WorkerGroup {
 class ThreadTransport final : public WorkerGroup {
  public:
   ThreadTransport(const State& state, void* control, const std::vector<Region>& regions, const Penalties& pen,
-                  double timeout)
+                  double timeout, FaultPlan fault)
       : WorkerGroup(state, control, regions, pen, timeout), results_(regions.size()) {
     for (int w = 0; w < workers(); ++w) {
       stats_[w].pid = ::getpid();
       results_[w].store(-1);
-      threads_.emplace_back([this, w] {
+      threads_.emplace_back([this, w, fault] {
         WorkerEnv env = env_for(w);
+        env.fault = fault;
         results_[w].store(worker_loop(env));
       });
     }
@@ -337,8 +338,8 @@ std::unique_ptr<Transport> make_fork_transport(const State& state, void* control
 }
 
 std::unique_ptr<Transport> make_thread_transport(const State& state, void* control, const std::vector<Region>& regions,
-                                                 const Penalties& pen, double phase_timeout_s) {
-  return std::make_unique<ThreadTransport>(state, control, regions, pen, phase_timeout_s);
+                                                 const Penalties& pen, double phase_timeout_s, FaultPlan fault) {
+  return std::make_unique<ThreadTransport>(state, control, regions, pen, phase_timeout_s, std::move(fault));
 }
 
 }  // namespace radmm

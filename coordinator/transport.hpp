@@ -48,6 +48,6 @@ std::unique_ptr<Transport> make_fork_transport(const State& state, void* control
 
 /// P threads running the worker loop over the same control block (tests, ThreadSanitizer).
 std::unique_ptr<Transport> make_thread_transport(const State& state, void* control, const std::vector<Region>& regions,
-                                                 const Penalties& pen, double phase_timeout_s);
+                                                 const Penalties& pen, double phase_timeout_s, FaultPlan fault = {});
 
 }  // namespace radmm

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# radmm's one entry point. On a fresh Debian machine it installs what is missing, builds,
+# and then:   ./run.sh [train options]   trains on red wine (configs/wine-red.ini) and prints a summary
+#             ./run.sh test [ctest args] runs the whole test suite
+#             ./run.sh tsan | asan       runs the suite under ThreadSanitizer / ASan+UBSan (own build folders)
+#             ./run.sh radmm ARGS...     runs the built binary with any subcommand
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(g++ cmake make libeigen3-dev libboost-dev libboost-program-options-dev doctest-dev)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "run.sh: installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" ||
+    { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; }
+}
+
+build() {  # build DIR [cmake options...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+install_missing
+mode=${1:-train}
+case "$mode" in
+  test)
+    shift
+    build build
+    ctest --test-dir build --output-on-failure "$@"
+    ;;
+  tsan)
+    shift
+    build build-tsan -DRADMM_TSAN=ON
+    ctest --test-dir build-tsan --output-on-failure -R 'test_protocol_threads|test_admm' "$@"
+    ;;
+  asan)
+    shift
+    build build-asan -DRADMM_SANITIZE=ON
+    ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure "$@"
+    ;;
+  radmm)
+    shift
+    build build
+    exec ./build/radmm "$@"
+    ;;
+  train) shift || true; build build; exec ./build/radmm train --config configs/wine-red.ini "$@" ;;
+  *) build build; exec ./build/radmm train --config configs/wine-red.ini "$@" ;;
+esac

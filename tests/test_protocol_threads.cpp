@@ -1,0 +1,148 @@
+// The phase protocol with ranks as threads over the same control block and queues as the
+// forked workers: P = 1..4 threads give the in-process iterates bit for bit, the partition
+// is contiguous and balanced, and a worker's error text reaches the coordinator. Fast, and
+// runnable under ThreadSanitizer (./run.sh tsan).
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "common/error.hpp"
+#include "coordinator/trainer.hpp"
+#include "coordinator/transport.hpp"
+#include "helpers.hpp"
+#include "worker/protocol.hpp"
+
+using namespace radmm;
+
+namespace {
+
+Dims dims7() {
+  Dims d;
+  d.depth = 7;
+  d.d0 = 4;
+  d.width = 6;
+  d.outputs = 1;
+  d.samples = 33;
+  return d;
+}
+
+Penalties pens() {
+  Penalties p;
+  p.gamma = 1.1;
+  p.rho = 0.9;
+  p.beta = 3;
+  p.alpha = 0.2;
+  p.lambda = 0.01;
+  return p;
+}
+
+void iterate(Transport& t, const State& s, const Penalties& pen, int iterations, std::vector<double>& objective) {
+  for (int k = 1; k <= iterations; ++k) {
+    for (int p = 0; p < kPhaseCount; ++p) t.run_phase(static_cast<Phase>(p), k);
+    objective.push_back(finish_iteration(s, pen));
+  }
+  t.stop();
+}
+
+}  // namespace
+
+TEST_CASE("threads P = 1..4 reproduce the in-process iterates bit for bit") {
+  const Penalties pen = pens();
+  StateBuffer ref_buf(dims7());
+  const State ref = ref_buf.state();
+  test::random_state(ref, 17, Activation::kRelu);
+  std::vector<double> ref_obj;
+  {
+    auto t = make_in_process_transport(ref, pen, {});
+    iterate(*t, ref, pen, 8, ref_obj);
+  }
+  for (int p = 1; p <= 4; ++p) {
+    CAPTURE(p);
+    StateBuffer buf(dims7(), control_bytes(p));
+    const State s = buf.state();
+    test::random_state(s, 17, Activation::kRelu);
+    std::vector<double> obj;
+    auto t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), p), pen, 30);
+    iterate(*t, s, pen, 8, obj);
+    CHECK(obj == ref_obj);
+    CHECK(std::memcmp(s.base(), ref.base(), buf.layout().bytes()) == 0);
+    const auto stats = t->stats();
+    REQUIRE(stats.size() == static_cast<std::size_t>(p));
+    for (const auto& w : stats) CHECK(w.compute_s[0] > 0);
+  }
+}
+
+TEST_CASE("partition: contiguous, non-empty, covering, balanced") {
+  for (int depth : {2, 3, 7, 21, 51}) {
+    Dims d = dims7();
+    d.depth = depth;
+    for (int p = 1; p <= std::min(depth - 1, 6); ++p) {
+      CAPTURE(depth);
+      CAPTURE(p);
+      const auto parts = partition_layers(d, p);
+      REQUIRE(parts.size() == static_cast<std::size_t>(p));
+      CHECK(parts.front().first == 1);
+      CHECK(parts.back().last == depth - 1);
+      double total = 0, biggest = 0, largest_layer = 0;
+      for (int i = 1; i < depth; ++i) {
+        total += layer_cost(d, i);
+        largest_layer = std::max(largest_layer, layer_cost(d, i));
+      }
+      for (std::size_t k = 0; k < parts.size(); ++k) {
+        CHECK(parts[k].first <= parts[k].last);
+        if (k > 0) CHECK(parts[k].first == parts[k - 1].last + 1);
+        biggest = std::max(biggest, parts[k].cost);
+      }
+      // Greedy-with-bisection is within one layer of the ideal bottleneck.
+      CHECK(biggest <= total / p + largest_layer + 1e-6 * total);
+    }
+  }
+}
+
+TEST_CASE("a worker's error report reaches the coordinator with its text") {
+  const Penalties pen = pens();
+  StateBuffer buf(dims7(), control_bytes(3));
+  const State s = buf.state();
+  test::random_state(s, 2, Activation::kRelu);
+  FaultPlan fault;
+  fault.active = true;
+  fault.worker = 2;
+  fault.iteration = 2;
+  fault.phase = static_cast<int>(Phase::kActivationsOdd);
+  fault.action = "throw";
+  auto t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), 3), pen, 30, fault);
+  std::vector<double> obj;
+  try {
+    iterate(*t, s, pen, 3, obj);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::kWorkerFailed);
+    const std::string what = e.what();
+    CHECK(what.find("worker 2") != std::string::npos);
+    CHECK(what.find("injected fault") != std::string::npos);
+    CHECK(what.find("phase V-odd of iteration 2") != std::string::npos);
+  }
+  CHECK(obj.size() == 1);
+  CHECK(test::radmm_shm_entries().empty());
+}
+
+TEST_CASE("a phase that overruns its deadline is reported with exit code 5") {
+  const Penalties pen = pens();
+  StateBuffer buf(dims7(), control_bytes(2));
+  const State s = buf.state();
+  test::random_state(s, 2, Activation::kRelu);
+  FaultPlan fault;
+  fault.active = true;
+  fault.worker = 1;
+  fault.iteration = 1;
+  fault.phase = 0;
+  fault.action = "sleep:700";
+  auto t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), 2), pen, 0.3, fault);
+  try {
+    t->run_phase(Phase::kWeights, 1);
+    FAIL("no deadline");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::kDeadline);
+    CHECK(std::string(e.what()).find("worker 1") != std::string::npos);
+  }
+}
