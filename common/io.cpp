@@ -32,9 +32,10 @@ static void fsync_dir(const std::string& dir) {
   ::close(fd);
 }
 
-void write_file_atomic(const std::string& path, const std::string& bytes) {
+void write_file_atomic(const std::string& path, const std::string& bytes, unsigned mode) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd >= 0) ::fchmod(fd, mode);  // exact mode whatever the umask
   if (fd < 0)
     throw Error(ExitCode::kIoErr, std::string("cannot create file: ") + std::strerror(errno), tmp,
                 "check the output folder's permissions and free space");

@@ -9,7 +9,7 @@ namespace radmm {
 
 /// Writes `bytes` to `path` atomically: `path.tmp.<pid>`, fsync, rename, fsync of the folder.
 /// Throws Error(kIoErr) on failure and removes the temp file.
-void write_file_atomic(const std::string& path, const std::string& bytes);
+void write_file_atomic(const std::string& path, const std::string& bytes, unsigned mode = 0644);
 
 /// Reads a whole regular file. Throws Error(kNoInput) if missing/unreadable/not regular.
 std::string read_file(const std::string& path);

@@ -68,6 +68,7 @@ void Settings::validate() const {
     bad("workers", "must not exceed the number of hidden layers (depth - 1 = " + std::to_string(hidden) + ")",
         std::to_string(workers));
   positive("phase-timeout", phase_timeout);
+  if (checkpoint_every < 0) bad("checkpoint-every", "must be >= 0", std::to_string(checkpoint_every));
   if (eval_every < 0) bad("eval-every", "must be >= 0", std::to_string(eval_every));
 }
 
@@ -108,6 +109,10 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("phase-timeout", po::value(&s.phase_timeout)->default_value(d.phase_timeout, fmt(d.phase_timeout)),
         "seconds a phase may take before the run is stopped (exit 5)")
     ("out", po::value(&s.out)->default_value(d.out, "runs/<timestamp>")->value_name("DIR"), "run folder")
+    ("checkpoint-every", po::value(&s.checkpoint_every)->default_value(d.checkpoint_every),
+        "write a checkpoint every k iterations into DIR/checkpoints (0 = only on SIGINT / SIGTERM)")
+    ("resume", po::value(&s.resume)->default_value(d.resume, "")->value_name("DIR"),
+        "continue the run in DIR from its newest checkpoint (same settings; --iterations may grow)")
     ("eval-every", po::value(&s.eval_every)->default_value(d.eval_every),
         "forward-pass train/test MSE every k iterations (0 = only at the end)")
     ("quiet", po::bool_switch(&s.quiet), "no progress output");
@@ -117,9 +122,8 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
 
 /// Reads "key = value" lines; '#' or ';' starts a comment line. Returns --key=value
 /// arguments and remembers each key's line for error messages.
-std::vector<std::string> read_ini(const std::string& path, const po::options_description& opts,
-                                  std::map<std::string, int>& line_of) {
-  const std::string text = read_file(path);
+std::vector<std::string> read_ini(const std::string& text, const std::string& path,
+                                  const po::options_description& opts, std::map<std::string, int>& line_of) {
   std::vector<std::string> args;
   std::istringstream in(text);
   std::string line;
@@ -159,7 +163,7 @@ std::vector<std::string> read_ini(const std::string& path, const po::options_des
 
 }  // namespace
 
-ParsedCommand parse_train_command(const std::vector<std::string>& args) {
+ParsedCommand parse_train_command(const std::vector<std::string>& args, const std::string& base_ini) {
   ParsedCommand cmd;
   std::string config;
   po::options_description opts = make_options(cmd.settings, cmd.help, cmd.print_config, config);
@@ -171,9 +175,14 @@ ParsedCommand parse_train_command(const std::vector<std::string>& args) {
     if (vm.count("config")) {
       config = vm["config"].as<std::string>();
       context = config;
-      auto file_args = read_ini(config, opts, line_of);
+      auto file_args = read_ini(read_file(config), config, opts, line_of);
       // Options already given on the command line keep their value (po::store does not overwrite).
       po::store(po::command_line_parser(file_args).options(opts).run(), vm);
+    }
+    if (!base_ini.empty()) {
+      std::map<std::string, int> base_lines;
+      context = "checkpoint settings";
+      po::store(po::command_line_parser(read_ini(base_ini, context, opts, base_lines)).options(opts).run(), vm);
     }
     po::notify(vm);
   } catch (const po::error_with_option_name& e) {
@@ -211,9 +220,28 @@ std::string settings_to_ini(const Settings& s) {
     << "workers = " << s.workers << "\n"
     << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
     << "out = " << s.out << "\n"
+    << "checkpoint-every = " << s.checkpoint_every << "\n"
     << "eval-every = " << s.eval_every << "\n"
     << "quiet = " << (s.quiet ? "true" : "false") << "\n";
   return o.str();
+}
+
+std::string first_math_difference(const Settings& a, const Settings& b) {
+  if (a.data != b.data) return "data";
+  if (a.target != b.target) return "target";
+  if (a.test_fraction != b.test_fraction) return "test-fraction";
+  if (a.seed != b.seed) return "seed";
+  if (a.depth != b.depth) return "depth";
+  if (a.width != b.width) return "width";
+  if (a.activation != b.activation) return "activation";
+  if (a.gamma != b.gamma) return "gamma";
+  if (a.rho != b.rho) return "rho";
+  if (a.beta != b.beta) return "beta";
+  if (a.alpha != b.alpha) return "alpha";
+  if (a.lambda != b.lambda) return "lambda";
+  if (a.schedule != b.schedule) return "schedule";
+  if (a.refit_head != b.refit_head) return "refit-head";
+  return "";
 }
 
 std::string settings_to_json(const Settings& s) {
@@ -226,7 +254,8 @@ std::string settings_to_json(const Settings& s) {
     << ", \"beta\": " << fmt(s.beta) << ", \"alpha\": " << fmt(s.alpha) << ", \"lambda\": " << fmt(s.lambda)
     << ", \"schedule\": " << str(s.schedule) << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
-    << ", \"out\": " << str(s.out) << ", \"eval_every\": " << s.eval_every << "}";
+    << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every
+    << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every << "}";
   return o.str();
 }
 

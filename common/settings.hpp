@@ -29,7 +29,7 @@ struct Settings {
   double rho = 1.0;                       ///< weight of the pre-activation penalty ||U_i - W_i V~_{i-1}||^2
   double beta = 2.0;                      ///< augmented-Lagrangian penalty of the output constraint (> 1)
   double alpha = 0.1;                     ///< proximal weight on every block step (>= 0)
-  double lambda = 1.0;                    ///< ridge weight on every W_i (bias included)
+  double lambda = 10.0;                   ///< ridge weight on every W_i (bias included)
   std::string schedule = "phase";         ///< sweep | phase
   bool refit_head = true;                 ///< ridge-refit W_N on the true forward features at the end
 
@@ -37,8 +37,10 @@ struct Settings {
   int workers = -1;                       ///< worker processes; 0 = in-process; -1 = one per core (max depth-1)
   double phase_timeout = 300.0;           ///< seconds a phase may take before the run stops (exit 5)
 
-  // Output
+  // Output and checkpoints
   std::string out;                        ///< run folder; empty = runs/<timestamp>
+  int checkpoint_every = 0;               ///< checkpoint every k iterations (0 = only on SIGINT/SIGTERM)
+  std::string resume;                     ///< run folder to resume from its newest checkpoint
   int eval_every = 1;                     ///< forward-pass train/test MSE every k iterations (0 = end only)
   bool quiet = false;                     ///< no progress output
 
@@ -59,8 +61,13 @@ struct ParsedCommand {
 };
 
 /// Parses `argv` (after the subcommand) and an optional --config INI file; the command
-/// line wins over the file. Throws Error(kUsage) / Error(kNoInput) on bad input.
-ParsedCommand parse_train_command(const std::vector<std::string>& args);
+/// line wins over the file, the file over `base_ini` (a checkpoint's settings, on resume).
+/// Throws Error(kUsage) / Error(kNoInput) on bad input.
+ParsedCommand parse_train_command(const std::vector<std::string>& args, const std::string& base_ini = "");
+
+/// The first setting that changes the iterates and differs between a and b ("" if none);
+/// resuming may change only iterations, workers, timeouts, checkpointing and output verbosity.
+std::string first_math_difference(const Settings& a, const Settings& b);
 
 /// The effective settings as INI lines ("key = value"), loadable with --config.
 std::string settings_to_ini(const Settings& s);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 
+#include "common/checkpoint.hpp"
 #include "common/csv.hpp"
 #include "common/error.hpp"
 #include "common/io.hpp"
@@ -62,6 +63,20 @@ int run_train(const std::vector<std::string>& args) {
               << "66 missing input, 70 internal, 71 OS/IPC, 73 output not creatable, 74 write error, 130/143 signal.\n";
     return 0;
   }
+  // Resume: the checkpoint's settings, overridden by what the command line says explicitly;
+  // only settings that leave the iterates unchanged may differ.
+  std::unique_ptr<Checkpoint> resume;
+  std::string resume_path;
+  if (!cmd.settings.resume.empty()) {
+    const std::string dir = cmd.settings.resume;
+    resume = std::make_unique<Checkpoint>(load_latest_checkpoint(dir, &resume_path));
+    const Settings stored = parse_train_command({}, resume->settings_ini).settings;
+    cmd = parse_train_command(args, resume->settings_ini);
+    cmd.settings.out = dir;
+    if (const std::string key = first_math_difference(cmd.settings, stored); !key.empty())
+      throw Error(ExitCode::kUsage, "--" + key + " differs from the checkpoint's settings", "--resume " + dir,
+                  "a resumed run keeps its settings; start a new run to change --" + key);
+  }
   const Settings& s = cmd.settings;
   s.validate();
   if (cmd.print_config) {
@@ -71,28 +86,41 @@ int run_train(const std::vector<std::string>& args) {
   // Validate everything before any allocation, fork or output.
   const Table table = read_csv(s.data);
   const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed);
+  if (resume && resume->fingerprint != ds.fingerprint)
+    throw Error(ExitCode::kDataErr, "the checkpoint was made with other data", resume_path,
+                "resume with the data of the original run");
+  if (resume && resume->iteration > s.iterations)
+    throw Error(ExitCode::kUsage, "the checkpoint is at iteration " + std::to_string(resume->iteration) +
+                " but --iterations is " + std::to_string(s.iterations), "--iterations", "raise --iterations");
   install_signal_handlers();
   sweep_stale_ipc(false);
-  RunOutput out(s);
+  RunOutput out(s, resume ? resume->iteration : -1);
   std::printf("radmm: run folder %s\n", out.dir().c_str());
+  if (resume)
+    std::printf("radmm: resuming from %s (iteration %lld, phase %d)\n", resume_path.c_str(),
+                static_cast<long long>(resume->iteration), resume->next_phase);
   std::printf("radmm: %s, %lld train / %lld test rows, %lld features; depth %d, width %d, %s schedule, %d worker%s\n",
               s.data.c_str(), static_cast<long long>(ds.x_train.cols()), static_cast<long long>(ds.x_test.cols()),
               static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(), s.resolved_workers(),
               s.resolved_workers() == 1 ? "" : "s");
   std::fflush(stdout);
+  Progress progress(s.iterations, s.quiet);
   try {
-    Progress progress(s.iterations, s.quiet);
-    TrainResult res = train(s, ds, [&](const IterationRecord& r) {
+    TrainHooks hooks;
+    hooks.on_iteration = [&](const IterationRecord& r) {
       out.write_metrics(r);
       progress.update(r);
-    });
+    };
+    hooks.save_checkpoint = [&](const Checkpoint& c) { return write_checkpoint(out.dir(), c); };
+    TrainResult res = train(s, ds, hooks, resume.get());
     progress.finish();
     out.write_model(res.model);
     out.write_summary(s, ds, res);
     double admm_s = 0;
     for (const auto& h : res.history) admm_s += h.admm_s;
+    const std::size_t done = res.history.size();
     std::printf("radmm: done: %d iterations in %.2f s (%.4f s/iteration of ADMM), L_beta %.6g\n", res.iterations,
-                res.elapsed_s, res.iterations ? admm_s / res.iterations : 0.0, res.lagrangian);
+                res.elapsed_s, done ? admm_s / static_cast<double>(done) : 0.0, res.lagrangian);
     std::printf("radmm: test MSE %.4f, train MSE %.4f (%s units squared)%s\n", res.test_mse, res.train_mse,
                 ds.target_name.c_str(), s.refit_head ? "; head refit on forward features" : "");
     if (s.refit_head)
@@ -100,9 +128,11 @@ int run_train(const std::vector<std::string>& args) {
     std::printf("radmm: wrote %s/{metrics.csv,summary.json,model.bin}\n", out.dir().c_str());
     return 0;
   } catch (const Error& e) {
+    progress.finish();
     out.write_failure(e);
     throw;
   } catch (const std::exception& e) {
+    progress.finish();
     Error err(ExitCode::kSoftware, std::string("internal error: ") + e.what(), "training", "please report this");
     out.write_failure(err);
     throw err;

@@ -1,4 +1,4 @@
-// The radmm subcommands: train, predict, cleanup. Each returns the process exit code and
+// The radmm subcommands: train, predict, cleanup, sync-bench. Each returns the process exit code and
 // reports failures as one "radmm: error[...]" line (see common/error.hpp).
 #pragma once
 #include <string>
@@ -9,6 +9,7 @@ namespace radmm {
 int run_train(const std::vector<std::string>& args);
 int run_predict(const std::vector<std::string>& args);
 int run_cleanup(const std::vector<std::string>& args);
+int run_sync_bench(const std::vector<std::string>& args);
 /// Removes /dev/shm objects of this user's radmm runs whose coordinator is dead; returns the count.
 int sweep_stale_ipc(bool verbose);
 

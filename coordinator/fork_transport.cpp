@@ -72,7 +72,7 @@ class WorkerGroup : public Transport {
   int workers() const override { return static_cast<int>(regions_.size()); }
   std::vector<WorkerStats> stats() const override { return stats_; }
 
-  void run_phase(Phase ph, std::int64_t iter) override {
+  NonFinite run_phase(Phase ph, std::int64_t iter) override {
     cb_->phase = static_cast<std::int32_t>(ph);
     cb_->iteration = iter;
     WorkerSlot* slots = slots_of(cb_);
@@ -83,9 +83,13 @@ class WorkerGroup : public Transport {
         check_workers(ph, iter);  // a death explains the delay better than the deadline
         fail(ExitCode::kDeadline,
              describe(w) + " did not finish within --phase-timeout " + format_double(timeout_) + " s",
-             std::string("phase ") + phase_name(ph) + " of iteration " + std::to_string(iter), "the worker hangs or is stopped; raise --phase-timeout if it is just slow");
+             std::string("phase ") + phase_name(ph) + " of iteration " + std::to_string(iter),
+             "the worker hangs or is stopped; raise --phase-timeout if it is just slow");
       }
     }
+    for (int w = 0; w < workers(); ++w)  // regions are in layer order
+      if (slots[w].bad) return slots[w].bad;
+    return {};
   }
 
   void stop() override {

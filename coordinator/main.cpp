@@ -1,4 +1,4 @@
-// radmm: ADMM training of fully connected residual networks (train, predict, cleanup).
+// radmm: ADMM training of fully connected residual networks (train, predict, cleanup, sync-bench).
 // Every failure ends here as one "radmm: error[<name>]: <what>, <where>, <hint>" line on
 // stderr and the documented exit code.
 #include <cstdio>
@@ -13,10 +13,11 @@ namespace {
 const char* kUsage =
     "usage: radmm <command> [options]\n\n"
     "commands:\n"
-    "  train     train an FCResNet with ADMM (radmm train --help)\n"
-    "  predict   predict with a trained model.bin (radmm predict --help)\n"
-    "  cleanup   remove shared-memory objects left by killed runs\n"
-    "  version   print the version\n";
+    "  train       train an FCResNet with ADMM (radmm train --help)\n"
+    "  predict     predict with a trained model.bin (radmm predict --help)\n"
+    "  cleanup     remove shared-memory objects left by killed runs\n"
+    "  sync-bench  time a bare semaphore round trip to a forked process\n"
+    "  version     print the version\n";
 }
 
 int main(int argc, char** argv) {
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
     if (command == "train") return run_train(args);
     if (command == "predict") return run_predict(args);
     if (command == "cleanup") return run_cleanup(args);
+    if (command == "sync-bench") return run_sync_bench(args);
     if (command == "version" || command == "--version") {
       std::printf("radmm %s\n", RADMM_VERSION);
       return 0;

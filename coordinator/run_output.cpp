@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <sstream>
 
 #include "common/io.hpp"
@@ -22,7 +23,7 @@ const char* RunOutput::metrics_header() {
          "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s\n";
 }
 
-RunOutput::RunOutput(const Settings& s) {
+RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
   dir_ = s.out;
   if (dir_.empty()) {
     dir_ = "runs/" + timestamp_utc();
@@ -31,13 +32,23 @@ RunOutput::RunOutput(const Settings& s) {
   }
   make_output_dir(dir_);
   const std::string path = dir_ + "/metrics.csv";
-  metrics_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string kept = metrics_header();
+  if (resumed_iteration >= 0 && ::access(path.c_str(), F_OK) == 0) {
+    // Keep complete rows up to the checkpoint; rows after it will be written again.
+    std::istringstream in(read_file(path));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line) && in.good()) {
+      if (std::atoll(line.c_str()) > resumed_iteration) break;
+      kept += line + "\n";
+    }
+  }
+  ::unlink((dir_ + "/failure.json").c_str());  // from the interrupted attempt
+  write_file_atomic(path, kept);
+  metrics_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (metrics_fd_ < 0)
-    throw Error(ExitCode::kCantCreate, std::string("cannot create metrics file: ") + std::strerror(errno), path,
+    throw Error(ExitCode::kCantCreate, std::string("cannot open metrics file: ") + std::strerror(errno), path,
                 "choose a writable --out");
-  const char* h = metrics_header();
-  if (::write(metrics_fd_, h, std::strlen(h)) < 0)
-    throw Error(ExitCode::kIoErr, std::string("write failed: ") + std::strerror(errno), path, "");
 }
 
 RunOutput::~RunOutput() {
@@ -73,7 +84,20 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
   double admm_s = 0;
   for (const auto& h : r.history) admm_s += h.admm_s;
   o << "  \"seconds_per_iteration\": " << json_num(r.iterations ? admm_s / r.iterations : 0) << ",\n"
-    << "  \"workers\": " << r.workers << ",\n"
+    << "  \"workers\": " << r.workers << ",\n";
+  // Per phase: coordinator wall time, the slowest worker's compute, and the difference per
+  // phase in microseconds (semaphore round trip + load imbalance + scheduling).
+  o << "  \"phases\": {";
+  for (int p = 0; p < kPhaseCount; ++p) {
+    double wall = 0, slowest = 0;
+    for (const auto& h : r.history) wall += h.phase_s[p];
+    for (const auto& w : r.worker_stats) slowest = std::max(slowest, w.compute_s[p]);
+    const double per = r.iterations ? (wall - slowest) / r.iterations * 1e6 : 0;
+    o << (p ? ", " : "") << '"' << phase_name(static_cast<Phase>(p)) << "\": {\"wall_s\": " << json_num(wall)
+      << ", \"slowest_worker_compute_s\": " << json_num(slowest) << ", \"overhead_us_per_phase\": " << json_num(per)
+      << "}";
+  }
+  o << "},\n"
     << "  \"state_bytes\": " << r.state_bytes << ",\n"
     << "  \"data\": {\"source\": \"" << json_escape(s.data) << "\", \"target\": \"" << json_escape(ds.target_name)
     << "\", \"rows\": " << ds.rows_total << ", \"train_rows\": " << ds.x_train.cols()

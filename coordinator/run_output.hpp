@@ -13,7 +13,9 @@ namespace radmm {
 class RunOutput {
  public:
   /// Creates the folder (default runs/<timestamp>) and checks it is writable (exit 73 if not).
-  explicit RunOutput(const Settings& s);
+  /// When resuming after `resumed_iteration` (>= 0), metrics.csv keeps its rows up to that
+  /// iteration and continues after them.
+  explicit RunOutput(const Settings& s, std::int64_t resumed_iteration = -1);
   ~RunOutput();
   const std::string& dir() const { return dir_; }
   /// Appends one metrics.csv row; throws Error(kIoErr) if the write fails.

@@ -1,7 +1,10 @@
 // The training loop (see trainer.hpp).
 #include "coordinator/trainer.hpp"
 
+#include <signal.h>
+
 #include <cmath>
+#include <cstring>
 
 #include "common/error.hpp"
 #include "common/io.hpp"
@@ -74,17 +77,7 @@ double mse(const Model& m, const Mat& x_std, const Mat& y_raw) {
   return (pred - y_raw).squaredNorm() / static_cast<double>(y_raw.size());
 }
 
-namespace {
-
-[[noreturn]] void interrupted(int sig, int iter, const char* where) {
-  throw Error(sig == 2 ? ExitCode::kSigInt : ExitCode::kSigTerm,
-              std::string("interrupted by ") + (sig == 2 ? "SIGINT" : "SIGTERM"),
-              std::string(where) + " of iteration " + std::to_string(iter), "outputs so far are in the run folder");
-}
-
-}  // namespace
-
-TrainResult train(const Settings& st, const Dataset& ds, const IterationCallback& on_iteration) {
+TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks, const Checkpoint* resume) {
   const Penalties pen = Penalties::from(st);
   const Activation act = st.activation_kind();
   Dims dims;
@@ -97,9 +90,18 @@ TrainResult train(const Settings& st, const Dataset& ds, const IterationCallback
 
   StateBuffer buffer(dims, workers > 0 ? control_bytes(workers) : 0);
   const State s = buffer.state();
-  s.X() = ds.x_train;
-  s.Y() = ds.y_scaler.apply(ds.y_train);
-  initialise_state(s, act, st.seed);
+  int first_iteration = 1, first_phase = 0;
+  double elapsed_before = 0;
+  if (resume) {
+    std::memcpy(s.base(), resume->state.data(), buffer.layout().bytes());
+    first_iteration = static_cast<int>(resume->iteration) + 1;
+    first_phase = resume->next_phase;
+    elapsed_before = resume->elapsed_s;
+  } else {
+    s.X() = ds.x_train;
+    s.Y() = ds.y_scaler.apply(ds.y_train);
+    initialise_state(s, act, st.seed);
+  }
 
   std::unique_ptr<Transport> transport;
   const bool phased = st.schedule_kind() == Schedule::kPhase;
@@ -116,40 +118,86 @@ TrainResult train(const Settings& st, const Dataset& ds, const IterationCallback
   const double n = static_cast<double>(dims.samples * dims.outputs);
   Mat z(dims.width, dims.samples);
   const double t_start = now_seconds();
+  std::string last_checkpoint;
+
+  auto checkpoint = [&](int done_iterations, int next_phase) {
+    if (!hooks.save_checkpoint) return;
+    Checkpoint c;
+    c.iteration = done_iterations;
+    c.next_phase = next_phase;
+    c.elapsed_s = elapsed_before + now_seconds() - t_start;
+    c.fingerprint = ds.fingerprint;
+    c.settings_ini = settings_to_ini(st);
+    c.dims = dims;
+    c.state.assign(reinterpret_cast<const char*>(s.base()), buffer.layout().bytes());
+    last_checkpoint = hooks.save_checkpoint(c);
+  };
+  // Stop at a phase boundary: checkpoint the exact position, then report the signal.
+  auto poll_signal = [&](int done_iterations, int next_phase) {
+    const int sig = stop_signal();
+    if (!sig) return;
+    transport->stop();
+    checkpoint(done_iterations, next_phase);
+    throw Error(sig == SIGINT ? ExitCode::kSigInt : ExitCode::kSigTerm,
+                std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"),
+                "after " + std::to_string(done_iterations) + " iterations" +
+                    (next_phase ? " and " + std::to_string(next_phase) + " phases" : "") +
+                    (last_checkpoint.empty() ? "" : ", checkpoint " + last_checkpoint),
+                last_checkpoint.empty() ? "" : "continue with radmm train --resume <run folder>");
+  };
+  auto diverged = [&](const std::string& what, const std::string& where) {
+    throw Error(ExitCode::kDiverged, what, where,
+                (last_checkpoint.empty() ? std::string("no checkpoint was written")
+                                         : "last finite checkpoint " + last_checkpoint) +
+                    "; lower --beta or raise --alpha / --lambda");
+  };
+
   res.termination = "iterations";
-  for (int k = 1; k <= st.iterations; ++k) {
+  for (int k = first_iteration; k <= st.iterations; ++k) {
     IterationRecord rec;
     rec.iter = k;
     const double t0 = now_seconds();
     if (phased) {
-      for (int p = 0; p < kPhaseCount; ++p) {
+      for (int p = k == first_iteration ? first_phase : 0; p < kPhaseCount; ++p) {
+        if (p > 0) poll_signal(k - 1, p);
         const double tp = now_seconds();
-        transport->run_phase(static_cast<Phase>(p), k);
+        const NonFinite bad = transport->run_phase(static_cast<Phase>(p), k);
         rec.phase_s[p] = now_seconds() - tp;
-        if (const int sig = stop_signal()) interrupted(sig, k, "after phase");
+        if (bad)
+          diverged(std::string("non-finite value in ") + bad.block + "_" + std::to_string(bad.layer) + " (layer " +
+                       std::to_string(bad.layer) + ")",
+                   std::string("phase ") + phase_name(static_cast<Phase>(p)) + " of iteration " + std::to_string(k));
       }
       rec.lagrangian = finish_iteration(s, pen);
     } else {
       rec.lagrangian = sweep_iteration(s, pen, z);
-      if (const int sig = stop_signal()) interrupted(sig, k, "after the sweep");
+      const Region all{1, dims.hidden(), 0};
+      for (int p = 0; p < kPhaseCount; ++p)
+        if (const NonFinite bad = check_phase(static_cast<Phase>(p), all, s))
+          diverged(std::string("non-finite value in ") + bad.block + "_" + std::to_string(bad.layer) + " (layer " +
+                       std::to_string(bad.layer) + ")",
+                   "sweep of iteration " + std::to_string(k));
     }
     rec.admm_s = now_seconds() - t0;
     rec.constraint_residual = (s.VN() - s.ZN()).norm();
     rec.relaxed_mse = (s.VN() - s.Y()).squaredNorm() / n * y_var;
     if (!std::isfinite(rec.lagrangian) || !std::isfinite(rec.constraint_residual))
-      throw Error(ExitCode::kDiverged, "non-finite augmented Lagrangian (" + format_double(rec.lagrangian) + ")",
-                  "iteration " + std::to_string(k), "lower --beta or raise --gamma / --rho / --alpha");
+      diverged("non-finite augmented Lagrangian (" + format_double(rec.lagrangian) + ")",
+               "output update of iteration " + std::to_string(k));
     const bool eval = (st.eval_every > 0 && k % st.eval_every == 0) || k == st.iterations;
     if (eval) {
       const Model m = model_of(s, act, ds);
       rec.train_mse = mse(m, ds.x_train, ds.y_train);
       rec.test_mse = mse(m, ds.x_test, ds.y_test);
     }
-    rec.elapsed_s = now_seconds() - t_start;
+    rec.elapsed_s = elapsed_before + now_seconds() - t_start;
     res.history.push_back(rec);
     res.iterations = k;
-    if (on_iteration) on_iteration(rec);
+    if (hooks.on_iteration) hooks.on_iteration(rec);
+    if (st.checkpoint_every > 0 && k % st.checkpoint_every == 0) checkpoint(k, 0);
+    if (k < st.iterations) poll_signal(k, 0);
   }
+  res.iterations = std::max(res.iterations, first_iteration - 1);
   transport->stop();
   res.worker_stats = transport->stats();
 
@@ -167,7 +215,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const IterationCallback
     res.constraint_residual = res.history.back().constraint_residual;
     res.relaxed_mse = res.history.back().relaxed_mse;
   }
-  res.elapsed_s = now_seconds() - t_start;
+  res.elapsed_s = elapsed_before + now_seconds() - t_start;
   return res;
 }
 

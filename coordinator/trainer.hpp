@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checkpoint.hpp"
 #include "common/dataset.hpp"
 #include "common/layout.hpp"
 #include "common/model.hpp"
@@ -39,8 +40,11 @@ struct TrainResult {
   Model model;
 };
 
-/// Called after every iteration (metrics row, progress line).
-using IterationCallback = std::function<void(const IterationRecord&)>;
+/// What the loop hands to the run's outputs.
+struct TrainHooks {
+  std::function<void(const IterationRecord&)> on_iteration;    ///< metrics row, progress line
+  std::function<std::string(const Checkpoint&)> save_checkpoint;  ///< writes it, returns the path
+};
 
 /// Random W (residual branches scaled by 1/sqrt(N)), then U, V, V_N by a forward pass
 /// and Lambda = Y - V_N. Y must already be in `s`.
@@ -60,6 +64,11 @@ Model model_of(const State& s, Activation act, const Dataset& ds);
 /// Forward-pass MSE in target units.
 double mse(const Model& m, const Mat& x_std, const Mat& y_raw);
 
-TrainResult train(const Settings& settings, const Dataset& ds, const IterationCallback& on_iteration);
+/// Trains from a fresh initialisation, or continues `resume` (same settings and data; the
+/// iterates are then bit-identical to an uninterrupted run, for any worker count).
+/// SIGINT / SIGTERM stop at the next phase boundary after a checkpoint (Error kSigInt/kSigTerm);
+/// a non-finite block ends the run with Error(kDiverged) naming layer, block, phase, iteration.
+TrainResult train(const Settings& settings, const Dataset& ds, const TrainHooks& hooks,
+                  const Checkpoint* resume = nullptr);
 
 }  // namespace radmm

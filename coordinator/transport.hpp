@@ -28,9 +28,10 @@ struct WorkerStats {
 class Transport {
  public:
   virtual ~Transport() = default;
-  /// Runs phase `ph` of iteration `iter` on every region and returns when all are done.
-  /// Throws Error (worker failed, deadline, interrupted) and leaves no worker running.
-  virtual void run_phase(Phase ph, std::int64_t iter) = 0;
+  /// Runs phase `ph` of iteration `iter` on every region and returns when all are done,
+  /// with the first non-finite block in layer order (if any). Throws Error (worker failed,
+  /// deadline, interrupted) and then leaves no worker running.
+  virtual NonFinite run_phase(Phase ph, std::int64_t iter) = 0;
   /// Orderly shutdown of the workers; idempotent.
   virtual void stop() = 0;
   /// Per-worker accounting (valid after stop()).

@@ -1,6 +1,8 @@
 // Layer steps and phases of the parallel-ready schedule (see phases.hpp).
 #include "worker/phases.hpp"
 
+#include <cmath>
+
 namespace radmm {
 
 const char* phase_name(Phase p) {
@@ -56,6 +58,33 @@ void run_phase(Phase ph, const Region& r, const State& s, const Penalties& pen, 
       }
       break;
   }
+}
+
+}  // namespace radmm
+
+namespace radmm {
+
+NonFinite check_phase(Phase ph, const Region& r, const State& s) {
+  const int n_layers = s.dims().depth;
+  switch (ph) {
+    case Phase::kWeights:
+      for (int i = r.first; i <= r.last; ++i)
+        if (!s.W(i).allFinite()) return {i, 'W'};
+      if (r.last == n_layers - 1 && !s.W(n_layers).allFinite()) return {n_layers, 'W'};
+      break;
+    case Phase::kActivationsEven:
+    case Phase::kActivationsOdd: {
+      const int parity = ph == Phase::kActivationsEven ? 0 : 1;
+      for (int i = r.first; i <= r.last; ++i)
+        if (i % 2 == parity && !s.V(i).allFinite()) return {i, 'V'};
+      break;
+    }
+    case Phase::kPreactivations:
+      for (int i = r.first; i <= r.last; ++i)
+        if (!s.U(i).allFinite() || !std::isfinite(s.partial()[i])) return {i, 'U'};
+      break;
+  }
+  return {};
 }
 
 }  // namespace radmm

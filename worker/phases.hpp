@@ -24,8 +24,19 @@ void step_preactivations(const State& s, int i, const Penalties& pen, MatRef z);
 /// Layer i's L_beta terms given Z = W_i V~_{i-1} in z.
 double layer_terms(const State& s, int i, const Penalties& pen, const ConstMatRef& z);
 
+/// The first block holding a non-finite value, found by a phase (layer 0 = none).
+struct NonFinite {
+  std::int32_t layer = 0;
+  char block = 0;  ///< 'W', 'V' or 'U'
+  explicit operator bool() const { return layer != 0; }
+};
+
 /// Runs phase `ph` on the layers of `r`; the U phase also stores each layer's L_beta terms
-/// in s.partial()[i]. `z` is d x n scratch.
+/// in s.partial()[i]. `z` is d x n scratch. Does not check finiteness (see check_phase).
 void run_phase(Phase ph, const Region& r, const State& s, const Penalties& pen, MatRef z);
+
+/// Checks the blocks phase `ph` wrote in region `r` for NaN / Inf (cheap next to the phase:
+/// O(d n) against O(d^2 n)). -ffast-math would remove this check; the build never uses it.
+NonFinite check_phase(Phase ph, const Region& r, const State& s);
 
 }  // namespace radmm

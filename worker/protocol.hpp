@@ -23,6 +23,7 @@ struct alignas(64) WorkerSlot {
   double wait_s[kPhaseCount] = {};     ///< seconds spent waiting for "go" before each phase
   std::int64_t peak_rss = 0;           ///< VmHWM in bytes, refreshed after every U phase
   std::int32_t pid = 0;
+  NonFinite bad;                       ///< first non-finite block found by the last phase
 };
 
 struct alignas(64) ControlBlock {

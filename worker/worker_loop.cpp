@@ -76,6 +76,7 @@ int worker_loop(WorkerEnv& env) {
       if (env.fault.matches(env.rank, env.control->iteration, phi)) poison = env.fault.fire_before();
       run_phase(ph, env.region, env.state, env.pen, z);
       if (poison) env.state.W(env.region.first)(0, 0) = std::numeric_limits<double>::quiet_NaN();
+      slot.bad = check_phase(ph, env.region, env.state);
       slot.compute_s[phi] += now_seconds() - t1;
       slot.done.post();
     }
