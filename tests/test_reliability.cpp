@@ -1,0 +1,200 @@
+// The reliability contract through the binary: bit-exact resume after SIGINT / SIGTERM and
+// from periodic checkpoints (also with another worker count), refusal of damaged or foreign
+// checkpoints (exit 65), NaN injection (exit 3 naming layer, block, phase, iteration, and no
+// non-finite checkpoint), mode 0600 of every IPC object and checkpoint, radmm cleanup.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/interprocess/ipc/message_queue.hpp>
+#include <cmath>
+
+#include "common/checkpoint.hpp"
+#include "common/io.hpp"
+#include "coordinator/cli.hpp"
+#include "helpers.hpp"
+
+using namespace radmm;
+
+namespace {
+
+std::vector<std::string> run_args(const std::string& out, int workers, int iterations) {
+  return {"train", "--depth", "6", "--width", "10", "--iterations", std::to_string(iterations), "--workers",
+          std::to_string(workers), "--out", out, "--quiet", "--eval-every", "0"};
+}
+
+std::string metrics_rows_without_time(const std::string& path) {
+  std::string out;
+  for (const std::string& line : [&] {
+         std::vector<std::string> v;
+         std::string text = test::slurp(path), l;
+         std::size_t pos = 0;
+         while (pos < text.size()) {
+           std::size_t nl = text.find('\n', pos);
+           v.push_back(text.substr(pos, nl - pos));
+           pos = nl + 1;
+         }
+         return v;
+       }()) {
+    // iter, lagrangian, train/test mse, residual, relaxed: drop elapsed_s and the timings.
+    std::vector<std::string> cells;
+    std::size_t a = 0;
+    while (true) {
+      std::size_t b = line.find(',', a);
+      cells.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
+      if (b == std::string::npos) break;
+      a = b + 1;
+    }
+    for (std::size_t c = 0; c < cells.size() && c < 7; ++c)
+      if (c != 1) out += cells[c] + ",";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("resume after SIGINT / SIGTERM mid-run is bit-exact, for any worker count") {
+  const std::string dir = test::temp_dir("resume");
+  const auto ref = test::run_radmm(run_args(dir + "/ref", 2, 400));
+  REQUIRE(ref.exit_code == 0);
+  const std::string ref_model = test::slurp(dir + "/ref/model.bin");
+  int resumed = 0;
+  for (const auto& [sig, workers_after] : std::vector<std::pair<int, int>>{{SIGINT, 2}, {SIGTERM, 1}, {SIGINT, 0}}) {
+    CAPTURE(sig);
+    const std::string run = dir + "/run" + std::to_string(sig) + "-" + std::to_string(workers_after);
+    const test::Child c = test::spawn_radmm(run_args(run, 2, 400));
+    // Wait until it is iterating, then interrupt the whole group as Ctrl-C does.
+    for (int i = 0; i < 500 && test::slurp(run + "/metrics.csv").find("\n5,") == std::string::npos; ++i)
+      ::usleep(10000);
+    const double t0 = now_seconds();
+    ::kill(-c.pid, sig);
+    const auto r = test::wait_radmm(c, 30, t0);
+    INFO(r.err);
+    if (r.exit_code == 0) continue;  // finished before the signal arrived: nothing to resume
+    CHECK(r.exit_code == (sig == SIGINT ? 130 : 143));
+    CHECK(r.seconds < 5);
+    CHECK(r.err.find("checkpoint") != std::string::npos);
+    CHECK(test::radmm_shm_entries().empty());
+    REQUIRE(!list_checkpoints(run).empty());
+    auto resume = run_args(run, workers_after, 400);
+    resume.insert(resume.end(), {"--resume", run});
+    const auto r2 = test::run_radmm(resume);
+    INFO(r2.err);
+    REQUIRE(r2.exit_code == 0);
+    CHECK(r2.out.find("resuming from") != std::string::npos);
+    CHECK(test::slurp(run + "/model.bin") == ref_model);
+    CHECK(metrics_rows_without_time(run + "/metrics.csv") == metrics_rows_without_time(dir + "/ref/metrics.csv"));
+    ++resumed;
+  }
+  CHECK(resumed >= 2);  // the signal normally lands mid-run; a loaded machine may finish one first
+}
+
+TEST_CASE("periodic checkpoints keep the last two, are 0600, and resume to the same model") {
+  const std::string dir = test::temp_dir("ckpt");
+  auto args = run_args(dir + "/a", 0, 12);
+  args.insert(args.end(), {"--checkpoint-every", "4", "--schedule", "sweep"});
+  REQUIRE(test::run_radmm(args).exit_code == 0);
+  const auto files = list_checkpoints(dir + "/a");
+  REQUIRE(files.size() == 2);
+  CHECK(files[0].find("ckpt-000000012-0.bin") != std::string::npos);
+  CHECK(files[1].find("ckpt-000000008-0.bin") != std::string::npos);
+  struct stat st {};
+  REQUIRE(::stat(files[0].c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  const std::string final_model = test::slurp(dir + "/a/model.bin");
+  // Drop the newest: resuming from iteration 8 must reproduce iterations 9-12 exactly.
+  ::unlink(files[0].c_str());
+  auto resume = run_args(dir + "/a", 0, 12);
+  resume.insert(resume.end(), {"--resume", dir + "/a", "--schedule", "sweep"});
+  const auto r = test::run_radmm(resume);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(test::slurp(dir + "/a/model.bin") == final_model);
+  // Changing the maths on resume is refused.
+  auto changed = resume;
+  changed.insert(changed.end(), {"--rho", "3"});
+  const auto bad = test::run_radmm(changed);
+  CHECK(bad.exit_code == 64);
+  CHECK(bad.err.find("--rho differs") != std::string::npos);
+}
+
+TEST_CASE("damaged, truncated and foreign checkpoints are refused with exit 65") {
+  const std::string dir = test::temp_dir("badckpt");
+  auto args = run_args(dir + "/a", 0, 3);
+  args.insert(args.end(), {"--checkpoint-every", "3"});
+  REQUIRE(test::run_radmm(args).exit_code == 0);
+  const std::string path = list_checkpoints(dir + "/a").front();
+  const std::string good = test::slurp(path);
+  CHECK_NOTHROW(deserialize_checkpoint(good, path));
+  std::vector<std::string> bad = {good.substr(0, good.size() / 2), good.substr(0, 10), ""};
+  for (std::size_t pos : {3ul, 20ul, 60ul, good.size() / 2, good.size() - 2}) {
+    std::string f = good;
+    f[pos] = static_cast<char>(f[pos] ^ 1);
+    bad.push_back(f);
+  }
+  auto resume = run_args(dir + "/a", 0, 6);
+  resume.insert(resume.end(), {"--resume", dir + "/a"});
+  for (const std::string& b : bad) {
+    test::write_text(path, b);
+    const auto r = test::run_radmm(resume);
+    CHECK(r.exit_code == 65);
+    CHECK(r.err.find("bad checkpoint") != std::string::npos);
+  }
+  // A valid checkpoint of other data is foreign.
+  test::write_text(path, good);
+  auto other = resume;
+  other.insert(other.end(), {"--data", "builtin:wine-white"});
+  const auto r = test::run_radmm(other);
+  CHECK(r.exit_code == 64);  // --data differs from the checkpoint's settings
+  const auto none = test::run_radmm({"train", "--resume", dir + "/nothing-here"});
+  CHECK(none.exit_code == 66);
+}
+
+TEST_CASE("a NaN injected into a block ends the run with exit 3 naming it; no non-finite checkpoint") {
+  for (int workers : {0, 2}) {
+    CAPTURE(workers);
+    const std::string dir = test::temp_dir("nan");
+    auto args = run_args(dir + "/a", workers, 20);
+    args.insert(args.end(), {"--checkpoint-every", "2"});
+    const auto r = test::run_radmm(args, {"RADMM_FAULT=worker=0,iter=5,phase=W,action=nan"});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("non-finite value in W_1 (layer 1), phase W of iteration 5") != std::string::npos);
+    CHECK(r.err.find("ckpt-000000004-0.bin") != std::string::npos);
+    const auto files = list_checkpoints(dir + "/a");
+    REQUIRE(!files.empty());
+    const Checkpoint c = deserialize_checkpoint(test::slurp(files.front()), files.front());
+    CHECK(c.iteration == 4);
+    const double* p = reinterpret_cast<const double*>(c.state.data());
+    bool finite = true;
+    for (std::size_t i = 0; i < c.state.size() / sizeof(double); ++i) finite = finite && std::isfinite(p[i]);
+    CHECK(finite);
+    CHECK(test::slurp(dir + "/a/failure.json").find("\"exit_code\": 3") != std::string::npos);
+  }
+}
+
+TEST_CASE("IPC objects are 0600 whatever the umask; cleanup removes only dead runs' objects") {
+  namespace ipc = boost::interprocess;
+  const mode_t old = ::umask(0);
+  // A live run's queue is left alone, a dead coordinator's is removed.
+  const std::string live = "radmm_" + std::to_string(::getuid()) + "_" + std::to_string(::getpid()) + "_test_rep";
+  const std::string dead = "radmm_" + std::to_string(::getuid()) + "_999999999_test_rep";
+  ipc::permissions perm;
+  perm.set_permissions(0600);
+  ipc::message_queue::remove(live.c_str());
+  ipc::message_queue::remove(dead.c_str());
+  { ipc::message_queue q(ipc::create_only, live.c_str(), 1, 8, perm); }
+  { ipc::message_queue q(ipc::create_only, dead.c_str(), 1, 8, perm); }
+  ::umask(old);
+  struct stat st {};
+  REQUIRE(::stat(("/dev/shm/" + live).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  const auto r = test::run_radmm({"cleanup"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find(dead) != std::string::npos);
+  CHECK(::access(("/dev/shm/" + dead).c_str(), F_OK) != 0);
+  CHECK(::access(("/dev/shm/" + live).c_str(), F_OK) == 0);
+  ipc::message_queue::remove(live.c_str());
+  CHECK(test::radmm_shm_entries().empty());
+}
