@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/interprocess/permissions.hpp>
 #include <random>
@@ -72,7 +73,7 @@ class WorkerGroup : public Transport {
   int workers() const override { return static_cast<int>(regions_.size()); }
   std::vector<WorkerStats> stats() const override { return stats_; }
 
-  NonFinite run_phase(Phase ph, std::int64_t iter) override {
+  PhaseReport run_phase(Phase ph, std::int64_t iter) override {
     cb_->phase = static_cast<std::int32_t>(ph);
     cb_->iteration = iter;
     WorkerSlot* slots = slots_of(cb_);
@@ -87,9 +88,12 @@ class WorkerGroup : public Transport {
              "the worker hangs or is stopped; raise --phase-timeout if it is just slow");
       }
     }
-    for (int w = 0; w < workers(); ++w)  // regions are in layer order
-      if (slots[w].bad) return slots[w].bad;
-    return {};
+    PhaseReport rep;
+    for (int w = 0; w < workers(); ++w) {  // regions are in layer order: the first bad block wins
+      if (slots[w].bad && !rep.bad) rep.bad = slots[w].bad;
+      rep.slowest_compute_s = std::max(rep.slowest_compute_s, slots[w].last_compute_s);
+    }
+    return rep;
   }
 
   void stop() override {

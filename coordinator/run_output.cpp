@@ -85,17 +85,20 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
   for (const auto& h : r.history) admm_s += h.admm_s;
   o << "  \"seconds_per_iteration\": " << json_num(r.iterations ? admm_s / r.iterations : 0) << ",\n"
     << "  \"workers\": " << r.workers << ",\n";
-  // Per phase: coordinator wall time, the slowest worker's compute, and the difference per
-  // phase in microseconds (semaphore round trip + load imbalance + scheduling).
+  // Per phase: coordinator wall time summed over the run, and the median over iterations of
+  // wall time minus the slowest worker's compute (post go, wake-ups, post done), in microseconds.
   o << "  \"phases\": {";
   for (int p = 0; p < kPhaseCount; ++p) {
-    double wall = 0, slowest = 0;
-    for (const auto& h : r.history) wall += h.phase_s[p];
-    for (const auto& w : r.worker_stats) slowest = std::max(slowest, w.compute_s[p]);
-    const double per = r.iterations ? (wall - slowest) / r.iterations * 1e6 : 0;
+    double wall = 0;
+    std::vector<double> overhead;
+    for (const auto& h : r.history) {
+      wall += h.phase_s[p];
+      overhead.push_back(h.phase_overhead_s[p] * 1e6);
+    }
+    std::sort(overhead.begin(), overhead.end());
+    const double median = overhead.empty() ? 0 : overhead[overhead.size() / 2];
     o << (p ? ", " : "") << '"' << phase_name(static_cast<Phase>(p)) << "\": {\"wall_s\": " << json_num(wall)
-      << ", \"slowest_worker_compute_s\": " << json_num(slowest) << ", \"overhead_us_per_phase\": " << json_num(per)
-      << "}";
+      << ", \"overhead_us_median\": " << json_num(median) << "}";
   }
   o << "},\n"
     << "  \"state_bytes\": " << r.state_bytes << ",\n"

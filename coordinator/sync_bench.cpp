@@ -24,18 +24,20 @@ struct PingPong {
 }  // namespace
 
 int run_sync_bench(const std::vector<std::string>& args) {
-  int rounds = 20000, batches = 7;
+  int rounds = 20000, batches = 7, idle_us = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
-      std::printf("usage: radmm sync-bench [--rounds N] [--batches B]\n\nMedian microseconds of one semaphore round "
-                  "trip coordinator -> forked process -> coordinator over B batches of N round trips (defaults "
-                  "20000, 7).\n");
+      std::printf("usage: radmm sync-bench [--rounds N] [--batches B] [--idle-us U]\n\nMedian microseconds of one "
+                  "semaphore round trip coordinator -> forked process -> coordinator over B batches of N round trips "
+                  "(defaults 20000, 7). With --idle-us both sides sleep U microseconds before each round trip, as "
+                  "between the phases of a real run, so the figure includes waking an idle CPU.\n");
       return 0;
     }
-    if ((args[i] == "--rounds" || args[i] == "--batches") && i + 1 < args.size()) {
+    if ((args[i] == "--rounds" || args[i] == "--batches" || args[i] == "--idle-us") && i + 1 < args.size()) {
       const int v = std::atoi(args[i + 1].c_str());
-      if (v < 1) throw Error(ExitCode::kUsage, args[i] + " must be a positive integer", "command line", "");
-      (args[i] == "--rounds" ? rounds : batches) = v;
+      if (v < (args[i] == "--idle-us" ? 0 : 1) || v > 10000000)
+        throw Error(ExitCode::kUsage, args[i] + " must be a positive integer", "command line", "");
+      (args[i] == "--rounds" ? rounds : args[i] == "--batches" ? batches : idle_us) = v;
       ++i;
     } else {
       throw Error(ExitCode::kUsage, "unexpected argument '" + args[i] + "'", "radmm sync-bench", "see --help");
@@ -56,18 +58,24 @@ int run_sync_bench(const std::vector<std::string>& args) {
   }
   std::vector<double> plain, sliced;
   for (int b = 0; b < batches; ++b) {
-    double t0 = now_seconds();
+    double sum = 0;
     for (int i = 0; i < rounds; ++i) {
+      if (idle_us) ::usleep(static_cast<useconds_t>(idle_us));
+      const double t0 = now_seconds();
       pp->ping.post();
       pp->pong.wait();
+      sum += now_seconds() - t0;
     }
-    plain.push_back((now_seconds() - t0) / rounds * 1e6);
-    t0 = now_seconds();
+    plain.push_back(sum / rounds * 1e6);
+    sum = 0;
     for (int i = 0; i < rounds; ++i) {
+      if (idle_us) ::usleep(static_cast<useconds_t>(idle_us));
+      const double t0 = now_seconds();
       pp->ping.post();
       timed_wait_checked(pp->pong, std::numeric_limits<double>::infinity(), 0.1, [] {});
+      sum += now_seconds() - t0;
     }
-    sliced.push_back((now_seconds() - t0) / rounds * 1e6);
+    sliced.push_back(sum / rounds * 1e6);
   }
   int status = 0;
   ::waitpid(child, &status, 0);
@@ -75,10 +83,10 @@ int run_sync_bench(const std::vector<std::string>& args) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  std::printf("radmm sync-bench: %d batches of %d round trips\n", batches, rounds);
+  std::printf("radmm sync-bench: %d batches of %d round trips, %d us idle before each\n", batches, rounds, idle_us);
   std::printf("  semaphore round trip, plain wait:          %.2f us (median)\n", median(plain));
   std::printf("  semaphore round trip, timed sliced wait:   %.2f us (median)\n", median(sliced));
-  std::printf("reproduce: radmm sync-bench --rounds %d --batches %d\n", rounds, batches);
+  std::printf("reproduce: radmm sync-bench --rounds %d --batches %d --idle-us %d\n", rounds, batches, idle_us);
   return 0;
 }
 

@@ -161,8 +161,10 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
       for (int p = k == first_iteration ? first_phase : 0; p < kPhaseCount; ++p) {
         if (p > 0) poll_signal(k - 1, p);
         const double tp = now_seconds();
-        const NonFinite bad = transport->run_phase(static_cast<Phase>(p), k);
+        const PhaseReport rep = transport->run_phase(static_cast<Phase>(p), k);
         rec.phase_s[p] = now_seconds() - tp;
+        rec.phase_overhead_s[p] = rec.phase_s[p] - rep.slowest_compute_s;
+        const NonFinite bad = rep.bad;
         if (bad)
           diverged(std::string("non-finite value in ") + bad.block + "_" + std::to_string(bad.layer) + " (layer " +
                        std::to_string(bad.layer) + ")",

@@ -23,6 +23,7 @@ struct IterationRecord {
   double relaxed_mse = 0;            ///< ||V_N - Y||^2 / n in target units (the relaxed output)
   double constraint_residual = 0;    ///< ||V_N - W_N V~_{N-1}||_F
   double phase_s[kPhaseCount] = {};  ///< wall seconds per phase (phase schedule)
+  double phase_overhead_s[kPhaseCount] = {};  ///< phase_s minus the slowest worker's compute
   double admm_s = 0;                 ///< wall seconds of the ADMM work (no evaluation)
 };
 

@@ -20,16 +20,18 @@ class InProcessTransport final : public Transport {
     stats_.region = Region{1, s.dims().hidden(), 0};
     stats_.region_bytes = s.layout().region_bytes(1, s.dims().hidden());
   }
-  NonFinite run_phase(Phase ph, std::int64_t iter) override {
+  PhaseReport run_phase(Phase ph, std::int64_t iter) override {
     const int phi = static_cast<int>(ph);
     const double t0 = now_seconds();
     bool poison = false;
     if (fault_.matches(0, iter, phi)) poison = fault_.fire_before();
     radmm::run_phase(ph, stats_.region, state_, pen_, z_);
     if (poison) state_.W(1)(0, 0) = std::numeric_limits<double>::quiet_NaN();
-    const NonFinite bad = check_phase(ph, stats_.region, state_);
-    stats_.compute_s[phi] += now_seconds() - t0;
-    return bad;
+    PhaseReport rep;
+    rep.bad = check_phase(ph, stats_.region, state_);
+    rep.slowest_compute_s = now_seconds() - t0;
+    stats_.compute_s[phi] += rep.slowest_compute_s;
+    return rep;
   }
   void stop() override { stats_.peak_rss = peak_rss_bytes(); }
   std::vector<WorkerStats> stats() const override { return {stats_}; }

@@ -25,13 +25,18 @@ struct WorkerStats {
   std::size_t region_bytes = 0;  ///< bytes of the W, U, V blocks the worker owns
 };
 
+/// What one phase reports back to the coordinator.
+struct PhaseReport {
+  NonFinite bad;                 ///< first non-finite block in layer order (layer 0 = none)
+  double slowest_compute_s = 0;  ///< the slowest worker's compute time in this phase
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
-  /// Runs phase `ph` of iteration `iter` on every region and returns when all are done,
-  /// with the first non-finite block in layer order (if any). Throws Error (worker failed,
-  /// deadline, interrupted) and then leaves no worker running.
-  virtual NonFinite run_phase(Phase ph, std::int64_t iter) = 0;
+  /// Runs phase `ph` of iteration `iter` on every region and returns when all are done.
+  /// Throws Error (worker failed, deadline, interrupted) and then leaves no worker running.
+  virtual PhaseReport run_phase(Phase ph, std::int64_t iter) = 0;
   /// Orderly shutdown of the workers; idempotent.
   virtual void stop() = 0;
   /// Per-worker accounting (valid after stop()).

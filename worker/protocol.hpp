@@ -24,6 +24,7 @@ struct alignas(64) WorkerSlot {
   std::int64_t peak_rss = 0;           ///< VmHWM in bytes, refreshed after every U phase
   std::int32_t pid = 0;
   NonFinite bad;                       ///< first non-finite block found by the last phase
+  double last_compute_s = 0;           ///< compute seconds of the last phase
 };
 
 struct alignas(64) ControlBlock {

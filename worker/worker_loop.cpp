@@ -77,7 +77,8 @@ int worker_loop(WorkerEnv& env) {
       run_phase(ph, env.region, env.state, env.pen, z);
       if (poison) env.state.W(env.region.first)(0, 0) = std::numeric_limits<double>::quiet_NaN();
       slot.bad = check_phase(ph, env.region, env.state);
-      slot.compute_s[phi] += now_seconds() - t1;
+      slot.last_compute_s = now_seconds() - t1;
+      slot.compute_s[phi] += slot.last_compute_s;
       slot.done.post();
     }
   } catch (const StopRequested&) {
