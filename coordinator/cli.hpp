@@ -10,6 +10,7 @@ int run_train(const std::vector<std::string>& args);
 int run_predict(const std::vector<std::string>& args);
 int run_cleanup(const std::vector<std::string>& args);
 int run_sync_bench(const std::vector<std::string>& args);
+int run_bench(const std::vector<std::string>& args);
 /// Removes /dev/shm objects of this user's radmm runs whose coordinator is dead; returns the count.
 int sweep_stale_ipc(bool verbose);
 

@@ -15,6 +15,7 @@ const char* kUsage =
     "commands:\n"
     "  train       train an FCResNet with ADMM (radmm train --help)\n"
     "  predict     predict with a trained model.bin (radmm predict --help)\n"
+    "  bench       speedup and memory against the number of workers (radmm bench --help)\n"
     "  cleanup     remove shared-memory objects left by killed runs\n"
     "  sync-bench  time a bare semaphore round trip to a forked process\n"
     "  version     print the version\n";
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     if (command == "predict") return run_predict(args);
     if (command == "cleanup") return run_cleanup(args);
     if (command == "sync-bench") return run_sync_bench(args);
+    if (command == "bench") return run_bench(args);
     if (command == "version" || command == "--version") {
       std::printf("radmm %s\n", RADMM_VERSION);
       return 0;
