@@ -74,3 +74,26 @@ TEST_CASE("an unwritable output folder is refused before training (exit 73)") {
   CHECK(r.exit_code == 73);
   CHECK(r.err.rfind("radmm: error[cantcreate]", 0) == 0);
 }
+
+TEST_CASE("radmm bench on a tiny config: documented columns, speedup exactly 1 at P = 1") {
+  const std::string dir = test::temp_dir("bench");
+  const auto r = test::run_radmm({"bench", "--depth", "4", "--width", "8", "--iterations", "3", "--repeats", "2",
+                                  "--worker-list", "0,1,2", "--data", "builtin:wine-red", "--bench-out", dir});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto csv = lines_of(test::slurp(dir + "/bench.csv"));
+  REQUIRE(csv.size() == 1 + 3 * 2);
+  CHECK(csv[0] ==
+        "workers,repeat,s_per_iter,phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,overhead_w_us,"
+        "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes");
+  const std::string json = test::slurp(dir + "/bench.json");
+  CHECK(json.find("\"workers\": 1, \"s_per_iter_median\"") != std::string::npos);
+  const auto at = json.find("\"workers\": 1, ");
+  REQUIRE(at != std::string::npos);
+  CHECK(json.substr(at).find("\"speedup_vs_1\": 1, \"efficiency\": 1,") != std::string::npos);
+  for (const char* key : {"\"machine\"", "\"cpu\"", "\"compiler\"", "\"eigen\"", "\"boost\"", "\"reproduce\""})
+    CHECK_MESSAGE(json.find(key) != std::string::npos, key);
+  CHECK(r.out.find("reproduce: radmm bench") != std::string::npos);
+  const auto bad = test::run_radmm({"bench", "--worker-list", "0,9", "--depth", "4"});
+  CHECK(bad.exit_code == 64);
+}
