@@ -3,6 +3,7 @@
 # and then:   ./run.sh [train options]   trains on red wine (configs/wine-red.ini) and prints a summary
 #             ./run.sh test [ctest args] runs the whole test suite
 #             ./run.sh tsan | asan       runs the suite under ThreadSanitizer / ASan+UBSan (own build folders)
+#             ./run.sh fuzz [seconds]    builds the libFuzzer targets with clang, runs each (default 60 s)
 #             ./run.sh radmm ARGS...     runs the built binary with any subcommand
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -44,6 +45,26 @@ case "$mode" in
     shift
     build build-asan -DRADMM_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure "$@"
+    ;;
+  fuzz)
+    shift
+    seconds=${1:-60}
+    packages+=(clang libclang-rt-14-dev)
+    install_missing
+    build build
+    CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DRADMM_FUZZ=ON >/dev/null
+    cmake --build build-fuzz -j "$(nproc)" --target fuzz_csv fuzz_checkpoint
+    corpus=build-fuzz/corpus
+    tests/fuzz/make_seeds.sh ./build/radmm "$corpus"
+    for target in fuzz_csv fuzz_checkpoint; do
+      seeds=$corpus/csv; [ "$target" = fuzz_checkpoint ] && seeds=$corpus/bin
+      mkdir -p "$corpus/$target"
+      echo "run.sh: $target for $seconds s"
+      ./build-fuzz/tests/$target -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
+        -artifact_prefix=build-fuzz/ -print_final_stats=1 "$corpus/$target" "$seeds" tests/fuzz/regressions \
+        > build-fuzz/$target.log 2>&1 || { tail -n 40 build-fuzz/$target.log; exit 1; }
+      grep -E "^(Done|stat::)" build-fuzz/$target.log
+    done
     ;;
   radmm)
     shift

@@ -98,6 +98,10 @@ Checkpoint deserialize_checkpoint(const std::string& b, const std::string& name)
   if (c.iteration < 0 || c.next_phase < 0 || c.next_phase > 3 || depth < 2 || depth > 100000 || d0 < 1 ||
       width < 1 || width > 65536 || outputs < 1 || samples < 1 || d0 > (1 << 24) || samples > (1LL << 40))
     in.fail("bad header values");
+  // Bound the state size before computing it, so no product can wrap around.
+  if (static_cast<double>(depth) * static_cast<double>(width + d0 + outputs) * static_cast<double>(samples) * 24.0 >
+      static_cast<double>(1ULL << 50))
+    in.fail("dimensions too large");
   c.dims.depth = static_cast<int>(depth);
   c.dims.d0 = static_cast<int>(d0);
   c.dims.width = static_cast<int>(width);

@@ -67,6 +67,10 @@ struct Reader {
     pos += 4;
     return v;
   }
+  /// Refuses a length field larger than what is left, before anything is allocated from it.
+  void need(std::uint64_t doubles) const {
+    if ((b.size() - pos) / sizeof(double) < doubles) fail("truncated or bad length field");
+  }
   void f64s(double* out, std::size_t n) {
     if ((b.size() - pos) / sizeof(double) < n) fail("truncated");
     std::memcpy(out, b.data() + pos, n * sizeof(double));
@@ -121,6 +125,7 @@ Model deserialize_model(const std::string& b, const std::string& name) {
   m.activation = act == 0 ? Activation::kRelu : Activation::kIdentity;
   const std::uint32_t depth = in.u32(), d0 = in.u32(), c = in.u32();
   if (depth < 2 || depth > 100000 || d0 < 1 || c < 1 || d0 > (1u << 24) || c > (1u << 24)) in.fail("bad sizes");
+  in.need(2ULL * d0 + 2ULL * c);
   m.x_scaler.mean.resize(d0);
   m.x_scaler.scale.resize(d0);
   m.y_scaler.mean.resize(c);
@@ -136,6 +141,7 @@ Model deserialize_model(const std::string& b, const std::string& name) {
     if (cols != prev_rows + 1 || (last && rows != c) || rows == 0 || (!last && i > 0 && rows != prev_rows))
       in.fail("layer " + std::to_string(i + 1) + " has inconsistent shape " + std::to_string(rows) + "x" +
               std::to_string(cols));
+    in.need(static_cast<std::uint64_t>(rows) * cols);
     Mat w(rows, cols);
     in.f64s(w.data(), static_cast<std::size_t>(w.size()));
     m.w.push_back(std::move(w));

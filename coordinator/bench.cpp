@@ -87,9 +87,11 @@ int run_bench(const std::vector<std::string>& all_args) {
       {"--data", "builtin:wine-white"}, {"--depth", "20"}, {"--width", "128"}, {"--iterations", "5"},
       {"--schedule", "phase"}};
   std::vector<std::string> with_defaults = args;
-  for (const auto& [key, val] : defaults)
+  for (const auto& kv : defaults) {
+    const std::string& key = kv.first;
     if (std::none_of(args.begin(), args.end(), [&](const std::string& a) { return a == key || a.rfind(key + "=", 0) == 0; }))
-      with_defaults.insert(with_defaults.end(), {key, val});
+      with_defaults.insert(with_defaults.end(), {key, kv.second});
+  }
   ParsedCommand cmd = parse_train_command(with_defaults);
   if (help) {
     std::cout << "usage: radmm bench [--worker-list 0,1,..] [--repeats R] [--bench-out DIR] [train options]\n\n"

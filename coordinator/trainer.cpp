@@ -93,6 +93,11 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
   int first_iteration = 1, first_phase = 0;
   double elapsed_before = 0;
   if (resume) {
+    const Dims& r = resume->dims;
+    if (r.depth != dims.depth || r.d0 != dims.d0 || r.width != dims.width || r.outputs != dims.outputs ||
+        r.samples != dims.samples || resume->state.size() != buffer.layout().bytes())
+      throw Error(ExitCode::kDataErr, "the checkpoint's dimensions do not match this run's data and settings",
+                  "--resume", "resume with the data and settings of the original run");
     std::memcpy(s.base(), resume->state.data(), buffer.layout().bytes());
     first_iteration = static_cast<int>(resume->iteration) + 1;
     first_phase = resume->next_phase;

@@ -3,7 +3,10 @@
 #include <doctest/doctest.h>
 
 #include "common/error.hpp"
+#include "common/io.hpp"
 #include "common/model.hpp"
+
+#include <cstring>
 #include "helpers.hpp"
 
 using namespace radmm;
@@ -72,5 +75,21 @@ TEST_CASE("corrupt, truncated and foreign model files are refused with exit 65")
       CHECK(e.code() == ExitCode::kDataErr);
       CHECK(std::string(e.what()).find("m.bin") != std::string::npos);
     }
+  }
+}
+
+TEST_CASE("a length field larger than the file is refused before any allocation (fuzzer finding)") {
+  std::string bytes = serialize_model(tiny());
+  // Header: magic 8, version, activation, depth, d0, c (5 x 4), then 4 scalers of 1 double.
+  const std::size_t layer1 = 8 + 20 + 4 * 8;
+  const std::uint32_t huge = 1u << 30;
+  std::memcpy(&bytes[layer1], &huge, 4);  // rows of W_1
+  const std::uint64_t h = fnv1a64(bytes.data(), bytes.size() - 8);
+  std::memcpy(&bytes[bytes.size() - 8], &h, 8);
+  try {
+    deserialize_model(bytes, "m.bin");
+    FAIL("accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::kDataErr);
   }
 }
