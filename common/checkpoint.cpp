@@ -131,6 +131,12 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
 
 std::string write_checkpoint(const std::string& run_dir, const Checkpoint& c) {
   make_output_dir(run_dir + "/checkpoints");
+  // Temp files of a write that a SIGKILL interrupted: only this run writes here.
+  if (DIR* d = ::opendir((run_dir + "/checkpoints").c_str())) {
+    while (dirent* e = ::readdir(d))
+      if (std::strstr(e->d_name, ".tmp.")) ::unlink((run_dir + "/checkpoints/" + e->d_name).c_str());
+    ::closedir(d);
+  }
   const std::string path = run_dir + "/checkpoints/" + file_name(c);
   write_file_atomic(path, serialize_checkpoint(c), 0600);  // holds the training data
   const auto all = list_checkpoints(run_dir);

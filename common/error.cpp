@@ -16,6 +16,7 @@ const char* exit_code_name(ExitCode code) {
     case ExitCode::kOsErr: return "os";
     case ExitCode::kCantCreate: return "cantcreate";
     case ExitCode::kIoErr: return "io";
+    case ExitCode::kSigHup: return "hangup";
     case ExitCode::kSigInt: return "interrupted";
     case ExitCode::kSigTerm: return "terminated";
   }

@@ -20,6 +20,7 @@ enum class ExitCode : int {
   kOsErr = 71,           ///< OS or IPC resource failure (fork, shared memory, queues)
   kCantCreate = 73,      ///< output folder or file cannot be created
   kIoErr = 74,           ///< I/O error while writing
+  kSigHup = 129,
   kSigInt = 130,
   kSigTerm = 143,
 };

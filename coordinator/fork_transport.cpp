@@ -164,9 +164,7 @@ class WorkerGroup : public Transport {
       unlink_names();
     }
     // A signal to the whole group (Ctrl-C, kill -- -pgid) is an interrupt, not a worker failure.
-    if (const int sig = stop_signal())
-      throw Error(sig == SIGINT ? ExitCode::kSigInt : ExitCode::kSigTerm,
-                  std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"), where, "");
+    if (const int sig = stop_signal()) throw stop_error(sig, where, "");
     throw Error(code, what, where, hint);
   }
 

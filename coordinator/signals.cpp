@@ -29,10 +29,17 @@ void install_signal_handlers() {
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);  // a closed terminal: stop like SIGTERM, exit 129
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGXFSZ, SIG_IGN);
 }
 
 int stop_signal() { return g_signal; }
+
+Error stop_error(int sig, const std::string& where, const std::string& hint) {
+  const ExitCode code = sig == SIGINT ? ExitCode::kSigInt : sig == SIGHUP ? ExitCode::kSigHup : ExitCode::kSigTerm;
+  const char* name = sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
+  return Error(code, std::string("interrupted by ") + name, where, hint);
+}
 
 }  // namespace radmm

@@ -143,12 +143,11 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
     if (!sig) return;
     transport->stop();
     checkpoint(done_iterations, next_phase);
-    throw Error(sig == SIGINT ? ExitCode::kSigInt : ExitCode::kSigTerm,
-                std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"),
-                "after " + std::to_string(done_iterations) + " iterations" +
-                    (next_phase ? " and " + std::to_string(next_phase) + " phases" : "") +
-                    (last_checkpoint.empty() ? "" : ", checkpoint " + last_checkpoint),
-                last_checkpoint.empty() ? "" : "continue with radmm train --resume <run folder>");
+    throw stop_error(sig,
+                     "after " + std::to_string(done_iterations) + " iterations" +
+                         (next_phase ? " and " + std::to_string(next_phase) + " phases" : "") +
+                         (last_checkpoint.empty() ? "" : ", checkpoint " + last_checkpoint),
+                     last_checkpoint.empty() ? "" : "continue with radmm train --resume <run folder>");
   };
   auto diverged = [&](const std::string& what, const std::string& where) {
     throw Error(ExitCode::kDiverged, what, where,

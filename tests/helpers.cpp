@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,7 +61,7 @@ double lagrangian(const State& s, const Penalties& pen) {
   return l;
 }
 
-Child spawn_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+Child spawn_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env, long file_size_limit) {
   static std::atomic<int> counter{0};
   const std::string base = temp_dir("run") + "/io" + std::to_string(counter++);
   Child c;
@@ -75,6 +76,10 @@ Child spawn_radmm(const std::vector<std::string>& args, const std::vector<std::s
     ::dup2(o, 1);
     ::dup2(e, 2);
     for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
+    if (file_size_limit > 0) {
+      rlimit lim{static_cast<rlim_t>(file_size_limit), static_cast<rlim_t>(file_size_limit)};
+      ::setrlimit(RLIMIT_FSIZE, &lim);
+    }
     std::vector<char*> argv;
     std::string bin = RADMM_BINARY;
     argv.push_back(bin.data());

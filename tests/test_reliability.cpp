@@ -198,3 +198,72 @@ TEST_CASE("IPC objects are 0600 whatever the umask; cleanup removes only dead ru
   ipc::message_queue::remove(live.c_str());
   CHECK(test::radmm_shm_entries().empty());
 }
+
+TEST_CASE("a file size limit while checkpointing: exit 74, no temp file, not killed by SIGXFSZ") {
+  const std::string dir = test::temp_dir("efbig");
+  auto args = run_args(dir + "/a", 0, 10);
+  args.insert(args.end(), {"--checkpoint-every", "2"});
+  const test::Child c = test::spawn_radmm(args, {}, 200 * 1024);  // the state is ~1 MB
+  const auto r = test::wait_radmm(c, 30, c.started);
+  CHECK(r.exit_code == 74);
+  CHECK(r.err.rfind("radmm: error[io]: write failed: File too large", 0) == 0);
+  CHECK(r.err.find("ckpt-000000002-0.bin") != std::string::npos);
+  CHECK(list_checkpoints(dir + "/a").empty());
+  CHECK(test::slurp(dir + "/a/failure.json").find("\"exit_code\": 74") != std::string::npos);
+  std::string left = test::slurp(dir + "/a/metrics.csv");
+  CHECK(left.find("\n2,") != std::string::npos);  // complete rows up to the failure
+}
+
+TEST_CASE("SIGKILL during checkpoint writes never leaves a damaged newest checkpoint") {
+  const std::string dir = test::temp_dir("killckpt");
+  const std::string run = dir + "/a";
+  auto args = run_args(run, 0, 100000);
+  args[4] = "64";  // wider: each checkpoint takes a while to write
+  args.insert(args.end(), {"--checkpoint-every", "1"});
+  Rng rng(5);
+  int loaded = 0;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    auto a = args;
+    if (attempt > 0 && !list_checkpoints(run).empty()) a.insert(a.end(), {"--resume", run});
+    const test::Child c = test::spawn_radmm(a);
+    ::usleep(static_cast<useconds_t>(300000 + rng.below(400000)));
+    ::kill(c.pid, SIGKILL);
+    test::wait_radmm(c, 10, c.started);
+    const auto files = list_checkpoints(run);
+    if (files.empty()) continue;
+    CHECK_NOTHROW(deserialize_checkpoint(test::slurp(files.front()), files.front()));
+    ++loaded;
+  }
+  CHECK(loaded >= 3);
+  CHECK(test::radmm_shm_entries().empty());
+}
+
+TEST_CASE("a second SIGINT exits at once; SIGHUP stops like SIGTERM with 129") {
+  for (const std::string mode : {"double-int", "hup"}) {
+    CAPTURE(mode);
+    const std::string dir = test::temp_dir("sig2");
+    auto args = run_args(dir + "/a", 2, 100000);
+    args[4] = "48";
+    const test::Child c = test::spawn_radmm(args);
+    for (int i = 0; i < 500 && test::slurp(dir + "/a/metrics.csv").find("\n3,") == std::string::npos; ++i)
+      ::usleep(10000);
+    const double t0 = now_seconds();
+    if (mode == "hup") {
+      ::kill(-c.pid, SIGHUP);
+    } else {
+      ::kill(c.pid, SIGINT);
+      ::kill(c.pid, SIGINT);
+    }
+    const auto r = test::wait_radmm(c, 30, t0);
+    CHECK(r.seconds < 2.0);
+    if (mode == "hup") {
+      CHECK(r.exit_code == 129);
+      CHECK(r.err.find("interrupted by SIGHUP") != std::string::npos);
+    } else {
+      CHECK(r.exit_code == 130);
+    }
+    for (int i = 0; i < 100 && !test::processes_with(dir).empty(); ++i) ::usleep(10000);
+    CHECK(test::processes_with(dir).empty());
+    CHECK(test::radmm_shm_entries().empty());
+  }
+}

@@ -93,8 +93,9 @@ int worker_loop(WorkerEnv& env) {
 }
 
 void worker_process_main(WorkerEnv& env) {
-  // The coordinator owns shutdown: Ctrl-C reaches the whole process group, so ignore it here.
+  // The coordinator owns shutdown: Ctrl-C and a closed terminal reach the whole process group.
   ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != env.parent) ::_exit(2);  // the coordinator died before prctl took effect
