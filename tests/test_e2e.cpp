@@ -2,6 +2,9 @@
 // documented columns, one row per iteration), summary.json and model.bin; predict reads it back.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <sstream>
 
 #include "common/io.hpp"
@@ -96,4 +99,14 @@ TEST_CASE("radmm bench on a tiny config: documented columns, speedup exactly 1 a
   CHECK(r.out.find("reproduce: radmm bench") != std::string::npos);
   const auto bad = test::run_radmm({"bench", "--worker-list", "0,9", "--depth", "4"});
   CHECK(bad.exit_code == 64);
+}
+
+TEST_CASE("a closed stdout (radmm train | head -1) does not kill the run") {
+  const std::string dir = test::temp_dir("pipe");
+  const std::string cmd = std::string("bash -c '\"$0\" train --iterations 30 --out \"$1\" | head -1 >/dev/null; "
+                                      "exit ${PIPESTATUS[0]}' ") + RADMM_BINARY + " " + dir + "/run";
+  const int status = std::system(cmd.c_str());
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(test::slurp(dir + "/run/summary.json").find("\"iterations\": 30") != std::string::npos);
 }

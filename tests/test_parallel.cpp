@@ -95,6 +95,9 @@ TEST_CASE("injected worker faults stop the whole job fast with one clear line") 
       {"worker=1,iter=2,phase=U,action=throw", 4, "reported: injected fault"},
       {"worker=0,iter=4,phase=V-even,action=exit:7", 4, "exited with status 7"},
       {"worker=1,iter=2,phase=W,action=sigstop", 5, "did not finish within --phase-timeout 1 s"},
+      {"worker=1,iter=3,phase=U,action=segv", 4, "killed by signal 11 (SIGSEGV)"},
+      {"worker=0,iter=3,phase=V-odd,action=abort", 4, "killed by signal 6 (SIGABRT)"},
+      {"worker=*,iter=2,phase=W,action=sigkill", 4, "was killed by signal 9 (SIGKILL)"},  // all at once
   };
   for (const Case& c : cases) {
     CAPTURE(c.fault);
@@ -144,4 +147,19 @@ TEST_CASE("external kill -9 of a worker, of the coordinator, and Ctrl-C") {
     }
     expect_clean(dir);
   }
+}
+
+TEST_CASE("concurrent runs do not collide and match a solo run bit for bit") {
+  const std::string dir = test::temp_dir("concurrent");
+  auto args = small_run(dir + "/solo", 2, 8);
+  REQUIRE(test::run_radmm(args).exit_code == 0);
+  const std::string solo = test::slurp(dir + "/solo/model.bin");
+  std::vector<test::Child> kids;
+  for (int k = 0; k < 4; ++k) kids.push_back(test::spawn_radmm(small_run(dir + "/c" + std::to_string(k), 2, 8)));
+  for (int k = 0; k < 4; ++k) {
+    const auto r = test::wait_radmm(kids[k], 60, kids[k].started);
+    CHECK(r.exit_code == 0);
+    CHECK(test::slurp(dir + "/c" + std::to_string(k) + "/model.bin") == solo);
+  }
+  expect_clean(dir);
 }

@@ -40,7 +40,10 @@ FaultPlan FaultPlan::from_env() {
     } else if (key == "action") f.action = val;
     else fail("unknown key " + key);
   }
-  if (f.action.empty()) fail("missing action");
+  const std::string& a = f.action;
+  if (a != "sigkill" && a != "sigstop" && a != "throw" && a != "abort" && a != "segv" && a != "nan" &&
+      a.rfind("exit:", 0) != 0 && a.rfind("sleep:", 0) != 0)
+    fail("unknown action '" + a + "'");
   return f;
 }
 
@@ -48,6 +51,8 @@ bool FaultPlan::fire_before() const {
   if (action == "sigkill") ::kill(::getpid(), SIGKILL);
   else if (action == "sigstop") ::kill(::getpid(), SIGSTOP);
   else if (action == "throw") throw std::runtime_error("injected fault (RADMM_FAULT)");
+  else if (action == "abort") std::abort();
+  else if (action == "segv") ::raise(SIGSEGV);
   else if (action.rfind("exit:", 0) == 0) ::_exit(std::atoi(action.c_str() + 5));
   else if (action.rfind("sleep:", 0) == 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(action.c_str() + 6)));

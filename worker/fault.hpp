@@ -1,6 +1,7 @@
 // Deterministic fault injection for the reliability tests: RADMM_FAULT in the environment,
-// e.g. "worker=1,iter=3,phase=W,action=sigkill". Actions: sigkill, sigstop, throw, exit:C,
-// nan (poisons the worker's first block after the phase), sleep:MS. Unset = no faults.
+// e.g. "worker=1,iter=3,phase=W,action=sigkill". Actions: sigkill, sigstop, segv, abort,
+// throw, exit:C, nan (poisons the worker's first block after the phase), sleep:MS.
+// Unset = no faults.
 #pragma once
 #include <cstdint>
 #include <string>
