@@ -5,16 +5,26 @@
 
 namespace radmm {
 
-double layer_cost(const Dims& dims, int i) {
-  const double n = static_cast<double>(dims.samples), d = dims.width;
-  const double k = static_cast<double>(dims.w_cols(i));  // input width + 1
-  // W: Gram k^2 n + product d k n + solve; V: A^T A d^2 k + d^2 n (two products) + d^3/3; U: d k n.
-  double c = k * k * n + 2 * d * k * n + k * k * k / 3 + 2 * d * d * n + d * d * d / 3;
-  if (i == dims.depth - 1) {
-    const double kn = static_cast<double>(dims.w_cols(dims.depth));
-    c += kn * kn * n + kn * kn * kn / 3;
-  }
-  return c;
+double layer_flops(const Dims& dims, int i) {
+  const double n = static_cast<double>(dims.samples), d = dims.width, c = dims.outputs;
+  const double k = static_cast<double>(dims.w_cols(i) - 1);  // input width of layer i
+  auto ridge = [n](double in, double out) {  // update_weights: Gram, P T^T, LLT, solve
+    return in * (in + 1) * n + 2 * in * out * n + (in + 1) * (in + 1) * (in + 1) / 3 + 2 * (in + 1) * (in + 1) * out;
+  };
+  double f = ridge(k, d);                       // W_i
+  f += 2 * d * k * n;                           // U_i: Z = W_i V~_{i-1}
+  const double next_rows = i == dims.depth - 1 ? c : d;  // A = W_{i+1} is next_rows x d
+  f += d * (d + 1) * next_rows                  // V_i: A^T A
+       + 2 * d * next_rows * n * (i == dims.depth - 1 ? 2 : 1)  // A^T U_{i+1} (or A^T Lambda, A^T V_N)
+       + d * d * d / 3 + 2 * d * d * n;         // LLT and the solve with n right-hand sides
+  if (i == dims.depth - 1) f += ridge(d, c);    // W_N
+  return f;
+}
+
+double iteration_flops(const Dims& dims) {
+  double f = 2.0 * dims.outputs * dims.width * static_cast<double>(dims.samples);  // Z_N
+  for (int i = 1; i <= dims.hidden(); ++i) f += layer_flops(dims, i);
+  return f;
 }
 
 std::vector<Region> partition_layers(const Dims& dims, int workers) {
@@ -22,7 +32,7 @@ std::vector<Region> partition_layers(const Dims& dims, int workers) {
   std::vector<double> cost(static_cast<std::size_t>(h) + 1);
   double total = 0, biggest = 0;
   for (int i = 1; i <= h; ++i) {
-    cost[i] = layer_cost(dims, i);
+    cost[i] = layer_flops(dims, i);
     total += cost[i];
     biggest = std::max(biggest, cost[i]);
   }

@@ -116,6 +116,7 @@ int run_train(const std::vector<std::string>& args) {
     progress.finish();
     out.write_model(res.model);
     out.write_summary(s, ds, res);
+    out.write_plot();
     double admm_s = 0;
     for (const auto& h : res.history) admm_s += h.admm_s;
     const std::size_t done = res.history.size();
@@ -125,7 +126,7 @@ int run_train(const std::vector<std::string>& args) {
                 ds.target_name.c_str(), s.refit_head ? "; head refit on forward features" : "");
     if (s.refit_head)
       std::printf("radmm: before the refit: test MSE %.4f, train MSE %.4f\n", res.admm_test_mse, res.admm_train_mse);
-    std::printf("radmm: wrote %s/{metrics.csv,summary.json,model.bin}\n", out.dir().c_str());
+    std::printf("radmm: wrote %s/{metrics.csv,summary.json,model.bin,convergence.svg}\n", out.dir().c_str());
     return 0;
   } catch (const Error& e) {
     progress.finish();

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/io.hpp"
+#include "common/plot.hpp"
 
 namespace radmm {
 
@@ -127,6 +128,49 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
 }
 
 void RunOutput::write_model(const Model& m) { save_model(dir_ + "/model.bin", m); }
+
+void RunOutput::write_plot() {
+  std::istringstream in(read_file(dir_ + "/metrics.csv"));
+  std::string line;
+  std::getline(in, line);  // header
+  Series l_iter{"L_beta", {}, {}}, l_time{"L_beta", {}, {}};
+  Series train{"train (forward)", {}, {}}, test{"test (forward)", {}, {}}, relaxed{"relaxed V_N", {}, {}, true};
+  Series train_t = train, test_t = test, relaxed_t = relaxed;
+  while (std::getline(in, line)) {
+    std::vector<std::string> c;
+    std::istringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) c.push_back(cell);
+    if (c.size() < 7) continue;
+    const double it = std::atof(c[0].c_str()), t = std::atof(c[1].c_str());
+    l_iter.x.push_back(it);
+    l_iter.y.push_back(std::atof(c[2].c_str()));
+    l_time.x.push_back(t);
+    l_time.y.push_back(std::atof(c[2].c_str()));
+    relaxed.x.push_back(it);
+    relaxed.y.push_back(std::atof(c[6].c_str()));
+    relaxed_t.x.push_back(t);
+    relaxed_t.y.push_back(std::atof(c[6].c_str()));
+    if (!c[3].empty()) {
+      train.x.push_back(it);
+      train.y.push_back(std::atof(c[3].c_str()));
+      train_t.x.push_back(t);
+      train_t.y.push_back(std::atof(c[3].c_str()));
+    }
+    if (!c[4].empty()) {
+      test.x.push_back(it);
+      test.y.push_back(std::atof(c[4].c_str()));
+      test_t.x.push_back(t);
+      test_t.y.push_back(std::atof(c[4].c_str()));
+    }
+  }
+  const std::vector<Panel> panels = {
+      {"augmented Lagrangian", "iteration", "L_beta", {l_iter}, true},
+      {"augmented Lagrangian", "seconds", "L_beta", {l_time}, true},
+      {"mean squared error (target units)", "iteration", "MSE", {train, test, relaxed}, true},
+      {"mean squared error (target units)", "seconds", "MSE", {train_t, test_t, relaxed_t}, true}};
+  write_file_atomic(dir_ + "/convergence.svg", svg_panels(panels, 2));
+}
 
 void RunOutput::write_failure(const Error& e) noexcept {
   try {

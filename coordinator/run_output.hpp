@@ -1,5 +1,5 @@
 // The run folder: metrics.csv (one complete line per iteration, flushed), summary.json,
-// model.bin and, on failure, failure.json, all but metrics.csv written atomically.
+// model.bin, convergence.svg and, on failure, failure.json, all but metrics.csv written atomically.
 #pragma once
 #include <cstdio>
 #include <string>
@@ -22,6 +22,8 @@ class RunOutput {
   void write_metrics(const IterationRecord& r);
   void write_summary(const Settings& s, const Dataset& ds, const TrainResult& res);
   void write_model(const Model& m);
+  /// convergence.svg from metrics.csv: L_beta and the MSEs against iteration and time.
+  void write_plot();
   /// failure.json; never throws (best effort on the way out).
   void write_failure(const Error& e) noexcept;
 

@@ -85,8 +85,8 @@ TEST_CASE("partition: contiguous, non-empty, covering, balanced") {
       CHECK(parts.back().last == depth - 1);
       double total = 0, biggest = 0, largest_layer = 0;
       for (int i = 1; i < depth; ++i) {
-        total += layer_cost(d, i);
-        largest_layer = std::max(largest_layer, layer_cost(d, i));
+        total += layer_flops(d, i);
+        largest_layer = std::max(largest_layer, layer_flops(d, i));
       }
       for (std::size_t k = 0; k < parts.size(); ++k) {
         CHECK(parts[k].first <= parts[k].last);
