@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cmath>
 #include <boost/version.hpp>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "common/csv.hpp"
 #include "common/error.hpp"
 #include "common/io.hpp"
+#include "common/plot.hpp"
 #include "coordinator/cli.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
@@ -62,11 +64,126 @@ std::vector<int> parse_list(const std::string& text) {
   return out;
 }
 
+/// Median seconds per iteration of one training run (the first iteration, which pays for
+/// page faults and cold caches, is skipped when there are more).
+double seconds_per_iteration(const TrainResult& res) {
+  std::vector<double> v;
+  for (std::size_t k = res.history.size() > 1 ? 1 : 0; k < res.history.size(); ++k) v.push_back(res.history[k].admm_s);
+  return median(v);
+}
+
+/// GFLOP/s of an Eigen product of the iteration's dominant shape, (d x d) * (d x n), single-threaded.
+double gemm_gflops(int d, Eigen::Index n) {
+  const Eigen::MatrixXd a = Eigen::MatrixXd::Random(d, d), b = Eigen::MatrixXd::Random(d, n);
+  Eigen::MatrixXd c(d, n);
+  c.noalias() = a * b;  // warm-up
+  std::vector<double> rates;
+  for (int r = 0; r < 7; ++r) {
+    const double t0 = now_seconds();
+    c.noalias() = a * b;
+    rates.push_back(2.0 * d * d * static_cast<double>(n) / (now_seconds() - t0) / 1e9);
+  }
+  return median(rates);
+}
+
+/// Least-squares slope of log y against log x.
+double loglog_slope(const std::vector<double>& x, const std::vector<double>& y) {
+  double mx = 0, my = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    mx += std::log(x[i]);
+    my += std::log(y[i]);
+  }
+  mx /= static_cast<double>(x.size());
+  my /= static_cast<double>(x.size());
+  double sxy = 0, sxx = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxy += (std::log(x[i]) - mx) * (std::log(y[i]) - my);
+    sxx += (std::log(x[i]) - mx) * (std::log(x[i]) - mx);
+  }
+  return sxx > 0 ? sxy / sxx : 0;
+}
+
+Dims dims_of(const Settings& s, const Dataset& ds) {
+  Dims d;
+  d.depth = s.depth;
+  d.d0 = static_cast<int>(ds.x_train.rows());
+  d.width = s.width;
+  d.outputs = static_cast<int>(ds.y_train.rows());
+  d.samples = ds.x_train.cols();
+  return d;
+}
+
+/// radmm bench --sweep depth|width|samples: time per iteration as one size grows, against the
+/// flop count of ALGORITHM.md 8, with fitted log-log exponents of both.
+int run_sweep(const Settings& s, const Dataset& ds, const std::string& what, std::vector<int> values, int repeats,
+              const std::string& out_dir, const std::string& repro) {
+  if (values.empty()) {
+    if (what == "depth") values = {5, 10, 20, 40};
+    else if (what == "width") values = {32, 64, 128, 256};
+    else values = {500, 1000, 2000, static_cast<int>(ds.x_train.cols())};
+  }
+  std::printf("radmm bench --sweep %s: %s, %d worker(s), values {", what.c_str(), s.data.c_str(), s.resolved_workers());
+  for (std::size_t i = 0; i < values.size(); ++i) std::printf("%s%d", i ? "," : "", values[i]);
+  std::printf("} x %d repeats -> %s\n", repeats, out_dir.c_str());
+  std::map<int, std::vector<double>> times;
+  std::map<int, double> flops;
+  for (int r = 0; r < repeats; ++r)
+    for (int v : values) {
+      Settings t = s;
+      Dataset part = ds;
+      if (what == "depth") t.depth = v;
+      else if (what == "width") t.width = v;
+      else {
+        if (v < 2 || v > ds.x_train.cols())
+          throw Error(ExitCode::kUsage, "--sweep-values for samples must be in [2, " +
+                      std::to_string(ds.x_train.cols()) + "]", "command line", "");
+        part.x_train = ds.x_train.leftCols(v);
+        part.y_train = ds.y_train.leftCols(v);
+      }
+      if (t.workers > t.depth - 1) t.workers = t.depth - 1;
+      t.validate();
+      times[v].push_back(seconds_per_iteration(train(t, part, TrainHooks{})));
+      flops[v] = iteration_flops(dims_of(t, part));
+      std::printf("  repeat %d, %s = %d: %.4f s/iteration\n", r + 1, what.c_str(), v, times[v].back());
+      std::fflush(stdout);
+    }
+  std::vector<double> xs, ts, fs;
+  std::ostringstream csv, json;
+  csv << what << ",s_per_iter_median,flops_per_iteration,gflops\n";
+  json << "{\n  \"sweep\": \"" << what << "\",\n  \"config\": " << settings_to_json(s) << ",\n  \"points\": [";
+  std::printf("\n %8s   s/iter   GFLOP/iter   GFLOP/s\n", what.c_str());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const int v = values[i];
+    const double t = median(times[v]);
+    xs.push_back(v);
+    ts.push_back(t);
+    fs.push_back(flops[v]);
+    csv << v << ',' << format_double(t) << ',' << format_double(flops[v]) << ',' << format_double(flops[v] / t / 1e9)
+        << '\n';
+    json << (i ? "," : "") << "\n    {\"" << what << "\": " << v << ", \"s_per_iter_median\": " << format_double(t, true)
+         << ", \"flops_per_iteration\": " << format_double(flops[v], true) << "}";
+    std::printf(" %8d  %7.4f  %11.3f  %8.2f\n", v, t, flops[v] / 1e9, flops[v] / t / 1e9);
+  }
+  const double time_exp = loglog_slope(xs, ts), flop_exp = loglog_slope(xs, fs);
+  json << "\n  ],\n  \"time_exponent\": " << format_double(time_exp, true) << ",\n  \"flop_model_exponent\": "
+       << format_double(flop_exp, true) << ",\n  \"reproduce\": \"" << json_escape(repro) << "\"\n}\n";
+  write_file_atomic(out_dir + "/sweep.csv", csv.str());
+  write_file_atomic(out_dir + "/sweep.json", json.str());
+  Series measured{"measured s/iteration", xs, ts}, model{"flop model (scaled)", xs, {}, true};
+  for (double f : fs) model.y.push_back(f / fs.back() * ts.back());
+  write_file_atomic(out_dir + "/sweep.svg",
+                    svg_panels({{"time per iteration against " + what, what, "seconds", {measured, model}, true}}, 1));
+  std::printf("\nfitted exponent (log-log slope): time %.2f, flop model %.2f\n", time_exp, flop_exp);
+  std::printf("wrote %s/sweep.csv, sweep.json, sweep.svg\nreproduce: %s\n", out_dir.c_str(),
+              repro.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int run_bench(const std::vector<std::string>& all_args) {
   // Bench's own options; everything else is a train option.
-  std::string worker_list, out_dir;
+  std::string worker_list, out_dir, sweep, sweep_values;
   int repeats = 3;
   std::vector<std::string> args;
   bool help = false;
@@ -79,6 +196,8 @@ int run_bench(const std::vector<std::string>& all_args) {
     if (a == "--worker-list") worker_list = value();
     else if (a == "--repeats") repeats = std::atoi(value().c_str());
     else if (a == "--bench-out") out_dir = value();
+    else if (a == "--sweep") sweep = value();
+    else if (a == "--sweep-values") sweep_values = value();
     else if (a == "--help" || a == "-h") help = true;
     else args.push_back(a);
   }
@@ -94,12 +213,18 @@ int run_bench(const std::vector<std::string>& all_args) {
   }
   ParsedCommand cmd = parse_train_command(with_defaults);
   if (help) {
-    std::cout << "usage: radmm bench [--worker-list 0,1,..] [--repeats R] [--bench-out DIR] [train options]\n\n"
+    std::cout << "usage: radmm bench [--worker-list 0,1,..] [--repeats R] [--bench-out DIR] [train options]\n"
+              << "       radmm bench --sweep depth|width|samples [--sweep-values a,b,..] [--repeats R] [train options]\n\n"
               << "Trains one configuration (default: white wine, depth 20, width 128, 5 iterations, phase\n"
               << "schedule) at each worker count (default 0,1,..,cores), R times each (default 3), interleaving\n"
               << "the repeats, and reports median seconds per iteration, speedup and efficiency against P = 1,\n"
               << "per-phase overhead and peak memory per worker. Writes DIR/bench.csv and DIR/bench.json\n"
-              << "(default DIR runs/bench-<timestamp>). Train options: radmm train --help.\n";
+              << "(default DIR runs/bench-<timestamp>), and speedup.svg. Also reports GFLOP/s against the\n"
+              << "throughput of an Eigen product of the same shape measured here.\n"
+              << "--sweep times one worker count (--workers) as depth, width or the number of samples grows\n"
+              << "(defaults 5,10,20,40 / 32,64,128,256 / 500,1000,2000,all) and fits log-log exponents of the\n"
+              << "time and of the flop model; writes sweep.csv, sweep.json, sweep.svg.\n"
+              << "Train options: radmm train --help.\n";
     return 0;
   }
   if (repeats < 1) throw Error(ExitCode::kUsage, "--repeats must be >= 1", "command line", "");
@@ -121,8 +246,22 @@ int run_bench(const std::vector<std::string>& all_args) {
   const Table table = read_csv(s.data);
   const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed);
   if (out_dir.empty()) out_dir = "runs/bench-" + timestamp_utc();
+  if (!sweep.empty() && sweep != "depth" && sweep != "width" && sweep != "samples")
+    throw Error(ExitCode::kUsage, "--sweep must be depth, width or samples (got " + sweep + ")", "command line", "");
   make_output_dir(out_dir);
   install_signal_handlers();
+  std::ostringstream repro;
+  repro << "radmm bench";
+  for (const auto& a : all_args) repro << ' ' << a;
+  if (!sweep.empty()) {
+    Settings t = s;
+    if (std::none_of(all_args.begin(), all_args.end(), [](const std::string& a) { return a.rfind("--workers", 0) == 0; }))
+      t.workers = 1;
+    return run_sweep(t, ds, sweep, sweep_values.empty() ? std::vector<int>{} : parse_list(sweep_values), repeats,
+                     out_dir, repro.str());
+  }
+  const double flops = iteration_flops(dims_of(s, ds));
+  const double gemm = gemm_gflops(s.width, ds.x_train.cols());
 
   std::printf("radmm bench: %s, n = %lld, depth %d, width %d, %d iterations, workers {", s.data.c_str(),
               static_cast<long long>(ds.x_train.cols()), s.depth, s.width, s.iterations);
@@ -139,17 +278,14 @@ int run_bench(const std::vector<std::string>& all_args) {
       Point pt;
       pt.workers = p;
       pt.repeat = r;
-      std::vector<double> per_iter;
       std::vector<double> over[kPhaseCount];
-      // The first iteration pays for page faults and cold caches; skip it when there are more.
       for (std::size_t k = res.history.size() > 1 ? 1 : 0; k < res.history.size(); ++k) {
-        per_iter.push_back(res.history[k].admm_s);
         for (int q = 0; q < kPhaseCount; ++q) {
           pt.phase_wall[q] += res.history[k].phase_s[q];
           over[q].push_back(res.history[k].phase_overhead_s[q] * 1e6);
         }
       }
-      pt.s_per_iter = median(per_iter);
+      pt.s_per_iter = seconds_per_iteration(res);
       for (int q = 0; q < kPhaseCount; ++q) pt.phase_overhead_us[q] = median(over[q]);
       pt.stats = res.worker_stats;
       points.push_back(pt);
@@ -186,7 +322,9 @@ int run_bench(const std::vector<std::string>& all_args) {
        << EIGEN_WORLD_VERSION << '.' << EIGEN_MAJOR_VERSION << '.' << EIGEN_MINOR_VERSION << "\", \"boost\": \""
        << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << "\"},\n"
        << "  \"config\": " << settings_to_json(s) << ",\n  \"repeats\": " << repeats << ",\n  \"points\": [";
-  table_out << "\n workers   s/iter   speedup  efficiency   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
+  // (flops_per_iteration and gemm_gflops follow the points)
+  table_out << "\n workers   s/iter   speedup  efficiency  GFLOP/s  of GEMM   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
+  Series measured{"measured", {}, {}}, ideal{"ideal", {}, {}, true}, efficiency{"efficiency", {}, {}};
   for (std::size_t i = 0; i < counts.size(); ++i) {
     const int p = counts[i];
     double over[kPhaseCount] = {}, phase[kPhaseCount] = {};
@@ -207,14 +345,25 @@ int run_bench(const std::vector<std::string>& all_args) {
       for (const auto& w : pt->stats) rss = std::max(rss, w.peak_rss);
     const double speedup = t1 > 0 && med[p] > 0 ? t1 / med[p] : 0;
     const double eff = p > 0 ? speedup / p : 0;
+    const double gflops = med[p] > 0 ? flops / med[p] / 1e9 : 0;
+    const double of_gemm = gflops / (gemm * std::max(p, 1));
+    if (p > 0) {
+      measured.x.push_back(p);
+      measured.y.push_back(speedup);
+      ideal.x.push_back(p);
+      ideal.y.push_back(p);
+      efficiency.x.push_back(p);
+      efficiency.y.push_back(eff);
+    }
     char row[256];
-    std::snprintf(row, sizeof row, " %7d  %7.4f  %8.3f  %10s   %7.0f %7.0f %7.0f %7.0f          %8.1f\n", p, med[p],
-                  speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", over[0], over[1],
-                  over[2], over[3], static_cast<double>(rss) / (1 << 20));
+    std::snprintf(row, sizeof row, " %7d  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
+                  p, med[p], speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
+                  100 * of_gemm, over[0], over[1], over[2], over[3], static_cast<double>(rss) / (1 << 20));
     table_out << row;
     json << (i ? "," : "") << "\n    {\"workers\": " << p << ", \"s_per_iter_median\": " << format_double(med[p], true)
          << ", \"speedup_vs_1\": " << format_double(speedup, true) << ", \"efficiency\": "
-         << (p > 0 ? format_double(eff, true) : "null") << ", \"phase_wall_s_median\": {";
+         << (p > 0 ? format_double(eff, true) : "null") << ", \"gflops\": " << format_double(gflops, true)
+         << ", \"fraction_of_gemm\": " << format_double(of_gemm, true) << ", \"phase_wall_s_median\": {";
     for (int q = 0; q < kPhaseCount; ++q)
       json << (q ? ", " : "") << '"' << phase_name(static_cast<Phase>(q)) << "\": " << format_double(phase[q], true);
     json << "}, \"overhead_us_per_phase_median\": {";
@@ -234,17 +383,21 @@ int run_bench(const std::vector<std::string>& all_args) {
     }
     json << "]}";
   }
-  std::ostringstream repro;
-  repro << "radmm bench";
-  for (const auto& a : all_args) repro << ' ' << a;
-  json << "\n  ],\n  \"reproduce\": \"" << json_escape(repro.str()) << "\"\n}\n";
+  json << "\n  ],\n  \"flops_per_iteration\": " << format_double(flops, true) << ",\n  \"gemm_gflops\": "
+       << format_double(gemm, true) << ",\n  \"reproduce\": \"" << json_escape(repro.str()) << "\"\n}\n";
   write_file_atomic(out_dir + "/bench.csv", csv.str());
   write_file_atomic(out_dir + "/bench.json", json.str());
+  write_file_atomic(out_dir + "/speedup.svg",
+                    svg_panels({{"speedup against P = 1", "worker processes", "speedup", {measured, ideal}, false},
+                                {"parallel efficiency T(1) / (P T(P))", "worker processes", "efficiency",
+                                 {efficiency}, false}},
+                               2));
   std::printf("%s\nmachine: %s, %d cores, g++ %s, Eigen %d.%d.%d, Boost %d.%d\n", table_out.str().c_str(),
               cpu_model().c_str(), online_cores(), __VERSION__, EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
               EIGEN_MINOR_VERSION, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000);
-  std::printf("wrote %s/bench.csv and %s/bench.json\nreproduce: %s\n", out_dir.c_str(), out_dir.c_str(),
-              repro.str().c_str());
+  std::printf("iteration: %.3f GFLOP (flop model); GEMM (%d x %d) * (%d x %lld) here: %.2f GFLOP/s per core\n",
+              flops / 1e9, s.width, s.width, s.width, static_cast<long long>(ds.x_train.cols()), gemm);
+  std::printf("wrote %s/bench.csv, bench.json, speedup.svg\nreproduce: %s\n", out_dir.c_str(), repro.str().c_str());
   return 0;
 }
 
