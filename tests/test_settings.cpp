@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "common/error.hpp"
+#include "common/partition.hpp"
 #include "common/settings.hpp"
 #include "helpers.hpp"
 
@@ -129,4 +130,38 @@ TEST_CASE("radmm train: --help lists every option with its default, bad options 
   const auto cfg = test::run_radmm({"train", "--print-config", "--rho", "7"});
   CHECK(cfg.exit_code == 0);
   CHECK(cfg.out.find("rho = 7\n") != std::string::npos);
+}
+
+TEST_CASE("every file in configs/ loads and validates") {
+  int count = 0;
+  for (const char* name : {"wine-red.ini", "wine-white.ini", "smoke.ini", "red-d20-w32.ini", "red-d50-w32.ini",
+                           "white-d5-w32.ini", "white-d10-w64.ini", "white-d20-w128.ini", "white-d20-w256.ini",
+                           "white-d50-w64.ini"}) {
+    CAPTURE(name);
+    const ParsedCommand c = parse_train_command({"--config", std::string(RADMM_SOURCE_DIR) + "/configs/" + name});
+    CHECK_NOTHROW(c.settings.validate());
+    ++count;
+  }
+  // The default run's file agrees with the built-in defaults it documents.
+  const Settings red = parse_train_command({"--config", std::string(RADMM_SOURCE_DIR) + "/configs/wine-red.ini"}).settings;
+  CHECK(settings_to_ini(red) == settings_to_ini(Settings{}));
+  CHECK(count == 10);
+}
+
+TEST_CASE("flop count of a tiny network against a hand count") {
+  // depth 3, d0 = 2, d = 3, c = 1, n = 4 (see common/partition.cpp for the terms):
+  // layer 1 (k = 2): W 2*3*4 + 2*2*3*4 + 3^3/3 + 2*3^2*3 = 135; U 2*3*2*4 = 48;
+  //   V (A = W_2, 3 x 3): 3*4*3 + 2*3*3*4 + 27/3 + 2*9*4 = 189                      -> 372
+  // layer 2 (k = 3, last): W 3*4*4 + 2*3*3*4 + 4^3/3 + 2*16*3 = 237 1/3; U 72;
+  //   V (A = W_3, 1 x 3): 3*4*1 + 2*3*1*4*2 + 9 + 72 = 141; W_3: 48 + 24 + 64/3 + 32 -> 575 2/3
+  // Z_N = 2*1*3*4 = 24.                                                    total 971 2/3
+  Dims d;
+  d.depth = 3;
+  d.d0 = 2;
+  d.width = 3;
+  d.outputs = 1;
+  d.samples = 4;
+  CHECK(layer_flops(d, 1) == doctest::Approx(372));
+  CHECK(layer_flops(d, 2) == doctest::Approx(575.0 + 2.0 / 3));
+  CHECK(iteration_flops(d) == doctest::Approx(971.0 + 2.0 / 3));
 }
