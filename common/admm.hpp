@@ -11,8 +11,9 @@ namespace radmm {
 struct Penalties {
   double gamma = 1, rho = 1, beta = 2, alpha = 0, lambda = 0;
   Activation activation = Activation::kRelu;
+  bool dual = true;  ///< false = BCD: Lambda stays 0, no multiplier step
   static Penalties from(const Settings& s) {
-    return {s.gamma, s.rho, s.beta, s.alpha, s.lambda, s.activation_kind()};
+    return {s.gamma, s.rho, s.beta, s.alpha, s.lambda, s.activation_kind(), s.method != "bcd"};
   }
 };
 

@@ -37,7 +37,13 @@ int online_cores() {
 }
 
 Schedule Settings::schedule_kind() const { return schedule == "sweep" ? Schedule::kSweep : Schedule::kPhase; }
+double Settings::resolved_learning_rate() const {
+  if (learning_rate > 0) return learning_rate;
+  return method == "gd" ? 0.01 : 1e-3;
+}
+
 int Settings::resolved_workers() const {
+  if (backprop()) return 0;
   if (workers >= 0) return workers;
   if (schedule_kind() == Schedule::kSweep) return 0;
   return std::min(online_cores(), depth - 1);
@@ -60,6 +66,15 @@ void Settings::validate() const {
   nonnegative("alpha", alpha);
   nonnegative("lambda", lambda);
   if (schedule != "sweep" && schedule != "phase") bad("schedule", "must be sweep or phase", schedule);
+  if (method != "admm" && method != "bcd" && method != "gd" && method != "adam")
+    bad("method", "must be admm, bcd, gd or adam", method);
+  if (!(learning_rate >= 0) || !std::isfinite(learning_rate))
+    bad("learning-rate", "must be >= 0 and finite (0 = the method's default)", format_double(learning_rate));
+  if (batch_size < 0) bad("batch-size", "must be >= 0 (0 = full batch)", std::to_string(batch_size));
+  if (backprop() && workers > 0)
+    bad("workers", "applies to admm and bcd; gd and adam run in-process (use --workers 0)", std::to_string(workers));
+  if (backprop() && (checkpoint_every > 0 || !resume.empty()))
+    bad(checkpoint_every > 0 ? "checkpoint-every" : "resume", "applies to admm and bcd only", method);
   if (workers < -1) bad("workers", "must be >= 0, or -1 for the number of cores", std::to_string(workers));
   if (workers > 0 && schedule != "phase")
     bad("workers", "needs --schedule phase (the sweep is serial); use --workers 0 with sweep", std::to_string(workers));
@@ -95,7 +110,12 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("depth", po::value(&s.depth)->default_value(d.depth), "layers N incl. lifting layer and linear head (>= 2)")
     ("width", po::value(&s.width)->default_value(d.width), "hidden width d")
     ("activation", po::value(&s.activation)->default_value(d.activation), "relu | identity")
-    ("iterations", po::value(&s.iterations)->default_value(d.iterations), "ADMM iterations K")
+    ("method", po::value(&s.method)->default_value(d.method),
+        "admm | bcd (multiplier fixed at 0) | gd | adam (backprop baselines, same network and data)")
+    ("learning-rate", po::value(&s.learning_rate)->default_value(d.learning_rate, "0"),
+        "gd / adam step size; 0 = 1e-3 for adam, 0.01 for gd (mean loss)")
+    ("batch-size", po::value(&s.batch_size)->default_value(d.batch_size), "gd / adam mini-batch; 0 = full batch")
+    ("iterations", po::value(&s.iterations)->default_value(d.iterations), "ADMM iterations K (epochs for gd / adam)")
     ("gamma", po::value(&s.gamma)->default_value(d.gamma, fmt(d.gamma)), "activation penalty weight (> 0)")
     ("rho", po::value(&s.rho)->default_value(d.rho, fmt(d.rho)), "pre-activation penalty weight (> 0)")
     ("beta", po::value(&s.beta)->default_value(d.beta, fmt(d.beta)), "output-constraint penalty (> 1)")
@@ -209,6 +229,9 @@ std::string settings_to_ini(const Settings& s) {
     << "depth = " << s.depth << "\n"
     << "width = " << s.width << "\n"
     << "activation = " << s.activation << "\n"
+    << "method = " << s.method << "\n"
+    << "learning-rate = " << fmt(s.learning_rate) << "\n"
+    << "batch-size = " << s.batch_size << "\n"
     << "iterations = " << s.iterations << "\n"
     << "gamma = " << fmt(s.gamma) << "\n"
     << "rho = " << fmt(s.rho) << "\n"
@@ -241,6 +264,7 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.lambda != b.lambda) return "lambda";
   if (a.schedule != b.schedule) return "schedule";
   if (a.refit_head != b.refit_head) return "refit-head";
+  if (a.method != b.method) return "method";
   return "";
 }
 
@@ -250,7 +274,8 @@ std::string settings_to_json(const Settings& s) {
   o << "{\"data\": " << str(s.data) << ", \"target\": " << str(s.target)
     << ", \"test_fraction\": " << fmt(s.test_fraction) << ", \"seed\": " << s.seed
     << ", \"depth\": " << s.depth << ", \"width\": " << s.width << ", \"activation\": " << str(s.activation)
-    << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)
+    << ", \"method\": " << str(s.method) << ", \"learning_rate\": " << fmt(s.resolved_learning_rate())
+    << ", \"batch_size\": " << s.batch_size << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)
     << ", \"beta\": " << fmt(s.beta) << ", \"alpha\": " << fmt(s.alpha) << ", \"lambda\": " << fmt(s.lambda)
     << ", \"schedule\": " << str(s.schedule) << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)

@@ -23,8 +23,14 @@ struct Settings {
   int width = 32;                         ///< d, hidden width
   std::string activation = "relu";        ///< relu | identity
 
+  // Method: admm (TS3 proximal ADMM), bcd (the same with the multiplier fixed at 0), or the
+  // backprop baselines gd / adam on the same network and data.
+  std::string method = "admm";            ///< admm | bcd | gd | adam
+  double learning_rate = 0;               ///< gd / adam step; 0 = 1e-3 for adam, 0.01 for gd
+  int batch_size = 0;                     ///< gd / adam mini-batch size; 0 = full batch
+
   // ADMM (ALGORITHM.md sections 2-3, 5, 7)
-  int iterations = 100;                   ///< K, ADMM iterations
+  int iterations = 100;                   ///< K, ADMM iterations (epochs for gd / adam)
   double gamma = 1.0;                     ///< weight of the activation penalty ||V_i - R_i - sigma(U_i)||^2
   double rho = 1.0;                       ///< weight of the pre-activation penalty ||U_i - W_i V~_{i-1}||^2
   double beta = 2.0;                      ///< augmented-Lagrangian penalty of the output constraint (> 1)
@@ -50,6 +56,9 @@ struct Settings {
   /// Worker count after resolving -1: min(cores, depth - 1) for phase, 0 for sweep.
   int resolved_workers() const;
   Activation activation_kind() const;
+  bool backprop() const { return method == "gd" || method == "adam"; }
+  /// The learning rate after resolving 0 to the method's default.
+  double resolved_learning_rate() const;
 };
 
 /// What the command line asked for besides the settings.

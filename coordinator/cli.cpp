@@ -120,12 +120,19 @@ int run_train(const std::vector<std::string>& args) {
     double admm_s = 0;
     for (const auto& h : res.history) admm_s += h.admm_s;
     const std::size_t done = res.history.size();
-    std::printf("radmm: done: %d iterations in %.2f s (%.4f s/iteration of ADMM), L_beta %.6g\n", res.iterations,
-                res.elapsed_s, done ? admm_s / static_cast<double>(done) : 0.0, res.lagrangian);
+    if (s.backprop())
+      std::printf("radmm: done: %d epochs of %s in %.2f s (%.4f s/epoch), mean training objective %.6g\n",
+                  res.iterations, s.method.c_str(), res.elapsed_s, done ? admm_s / static_cast<double>(done) : 0.0,
+                  res.lagrangian);
+    else
+      std::printf("radmm: done: %d iterations in %.2f s (%.4f s/iteration of %s), L_beta %.6g\n", res.iterations,
+                  res.elapsed_s, done ? admm_s / static_cast<double>(done) : 0.0, s.method == "bcd" ? "BCD" : "ADMM",
+                  res.lagrangian);
     std::printf("radmm: test MSE %.4f, train MSE %.4f (%s units squared)%s\n", res.test_mse, res.train_mse,
                 ds.target_name.c_str(), s.refit_head ? "; head refit on forward features" : "");
     if (s.refit_head)
       std::printf("radmm: before the refit: test MSE %.4f, train MSE %.4f\n", res.admm_test_mse, res.admm_train_mse);
+
     std::printf("radmm: wrote %s/{metrics.csv,summary.json,model.bin,convergence.svg}\n", out.dir().c_str());
     return 0;
   } catch (const Error& e) {

@@ -40,7 +40,7 @@ double finish_iteration(const State& s, const Penalties& pen) {
   const int n_layers = s.dims().depth;
   affine(s.W(n_layers), s.V(n_layers - 1), s.ZN());
   update_output(s.VN(), s.Y(), s.Lambda(), s.ZN(), pen);
-  update_multiplier(s.Lambda(), s.VN(), s.ZN(), pen);
+  if (pen.dual) update_multiplier(s.Lambda(), s.VN(), s.ZN(), pen);
   double total = 0;
   for (int i = 1; i < n_layers; ++i) total += s.partial()[i];
   s.partial()[n_layers] = head_objective(s.VN(), s.Y(), s.Lambda(), s.ZN(), s.W(n_layers), pen);
@@ -71,6 +71,17 @@ Model model_of(const State& s, Activation act, const Dataset& ds) {
   return m;
 }
 
+void finish_model(const Settings& st, const Dataset& ds, TrainResult& res) {
+  res.admm_train_mse = mse(res.model, ds.x_train, ds.y_train);
+  res.admm_test_mse = mse(res.model, ds.x_test, ds.y_test);
+  if (st.refit_head) {
+    const Mat features = res.model.hidden_features(ds.x_train);
+    res.model.w.back() = ridge_head(ds.y_scaler.apply(ds.y_train), features, std::max(st.lambda, 1e-8));
+  }
+  res.train_mse = mse(res.model, ds.x_train, ds.y_train);
+  res.test_mse = mse(res.model, ds.x_test, ds.y_test);
+}
+
 double mse(const Model& m, const Mat& x_std, const Mat& y_raw) {
   if (x_std.cols() == 0) return 0;
   const Mat pred = m.y_scaler.invert(m.forward(x_std));
@@ -78,6 +89,7 @@ double mse(const Model& m, const Mat& x_std, const Mat& y_raw) {
 }
 
 TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks, const Checkpoint* resume) {
+  if (st.backprop()) return train_backprop(st, ds, hooks);
   const Penalties pen = Penalties::from(st);
   const Activation act = st.activation_kind();
   Dims dims;
@@ -106,6 +118,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
     s.X() = ds.x_train;
     s.Y() = ds.y_scaler.apply(ds.y_train);
     initialise_state(s, act, st.seed);
+    if (!pen.dual) s.Lambda().setZero();  // BCD: the penalty-only member of the family
   }
 
   std::unique_ptr<Transport> transport;
@@ -208,14 +221,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
   res.worker_stats = transport->stats();
 
   res.model = model_of(s, act, ds);
-  res.admm_train_mse = mse(res.model, ds.x_train, ds.y_train);
-  res.admm_test_mse = mse(res.model, ds.x_test, ds.y_test);
-  if (st.refit_head) {
-    const Mat features = res.model.hidden_features(ds.x_train);
-    res.model.w.back() = ridge_head(s.Y(), features, std::max(st.lambda, 1e-8));
-  }
-  res.train_mse = mse(res.model, ds.x_train, ds.y_train);
-  res.test_mse = mse(res.model, ds.x_test, ds.y_test);
+  finish_model(st, ds, res);
   if (!res.history.empty()) {
     res.lagrangian = res.history.back().lagrangian;
     res.constraint_residual = res.history.back().constraint_residual;

@@ -72,4 +72,12 @@ double mse(const Model& m, const Mat& x_std, const Mat& y_raw);
 TrainResult train(const Settings& settings, const Dataset& ds, const TrainHooks& hooks,
                   const Checkpoint* resume = nullptr);
 
+/// The backprop baseline (--method gd | adam): same initial weights, data and outputs; one
+/// metrics row per epoch with the mean training objective in the `lagrangian` column.
+TrainResult train_backprop(const Settings& settings, const Dataset& ds, const TrainHooks& hooks);
+
+/// The shared finish of every method: the optional ridge refit of the head on the forward
+/// features, and the final train / test MSE.
+void finish_model(const Settings& st, const Dataset& ds, TrainResult& res);
+
 }  // namespace radmm

@@ -48,6 +48,7 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
       {"lambda", [](Settings& s) { s.lambda = -1; }, [&](Settings& s) { s.lambda = nan; }},
       {"phase-timeout", [](Settings& s) { s.phase_timeout = 0; }, [&](Settings& s) { s.phase_timeout = nan; }},
       {"gamma", [](Settings& s) { s.gamma = INFINITY; }, [&](Settings& s) { s.gamma = -nan; }},
+      {"learning-rate", [](Settings& s) { s.learning_rate = -1; }, [&](Settings& s) { s.learning_rate = nan; }},
   };
   for (const Rule& r : rules) {
     CAPTURE(r.option);
@@ -68,6 +69,10 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
       {"activation", [](Settings& s) { s.activation = "tanh"; }},
       {"schedule", [](Settings& s) { s.schedule = "random"; }},
       {"data", [](Settings& s) { s.data = ""; }},
+      {"method", [](Settings& s) { s.method = "sgd"; }},
+      {"batch-size", [](Settings& s) { s.batch_size = -1; }},
+      {"checkpoint-every", [](Settings& s) { s.checkpoint_every = -1; }},
+      {"checkpoint-every", [](Settings& s) { s.method = "adam"; s.checkpoint_every = 5; }},
   };
   for (const auto& [option, set] : ints) {
     CAPTURE(option);
@@ -115,7 +120,8 @@ TEST_CASE("radmm train: --help lists every option with its default, bad options 
   for (const char* opt : {"--data", "--target", "--test-fraction", "--seed", "--depth", "--width", "--activation",
                           "--iterations", "--gamma", "--rho", "--beta", "--alpha", "--lambda", "--schedule",
                           "--refit-head", "--workers", "--phase-timeout", "--out", "--eval-every", "--quiet",
-                          "--config", "--print-config"})
+                          "--config", "--print-config", "--method",
+                          "--learning-rate", "--batch-size", "--checkpoint-every", "--resume"})
     CHECK_MESSAGE(help.out.find(opt) != std::string::npos, opt);
   const auto bad = test::run_radmm({"train", "--beta", "0.5"});
   CHECK(bad.exit_code == 64);

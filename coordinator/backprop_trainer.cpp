@@ -1,0 +1,98 @@
+// The backprop baseline loop (--method gd | adam): full-batch or seeded mini-batch epochs
+// over the training set, with the same initial weights, outputs and finish as ADMM.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/backprop.hpp"
+#include "common/error.hpp"
+#include "common/io.hpp"
+#include "common/rng.hpp"
+#include "coordinator/signals.hpp"
+#include "coordinator/trainer.hpp"
+
+namespace radmm {
+
+TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHooks& hooks) {
+  const Activation act = st.activation_kind();
+  const Mat y = ds.y_scaler.apply(ds.y_train);
+  const Eigen::Index n = ds.x_train.cols();
+  // The same initial weights as ADMM: initialise a state and take its W.
+  Dims dims;
+  dims.depth = st.depth;
+  dims.d0 = static_cast<int>(ds.x_train.rows());
+  dims.width = st.width;
+  dims.outputs = static_cast<int>(y.rows());
+  dims.samples = n;
+  Model model;
+  {
+    StateBuffer buffer(dims);
+    const State s = buffer.state();
+    s.X() = ds.x_train;
+    s.Y() = y;
+    initialise_state(s, act, st.seed);
+    model = model_of(s, act, ds);
+  }
+  // lambda weights the summed loss in ADMM; on the mean loss it is lambda / n.
+  const double mu = st.lambda / static_cast<double>(n);
+  const Eigen::Index batch = st.batch_size > 0 ? std::min<Eigen::Index>(st.batch_size, n) : n;
+  Adam adam;
+  adam.lr = st.resolved_learning_rate();
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(st.seed ^ 0xBA7C4ULL);
+  std::vector<Mat> grad;
+  Mat xb, yb;
+
+  TrainResult res;
+  res.termination = "iterations";
+  res.workers = 0;
+  const double t_start = now_seconds();
+  for (int epoch = 1; epoch <= st.iterations; ++epoch) {
+    const double t0 = now_seconds();
+    if (batch < n)
+      for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+    for (Eigen::Index start = 0; start < n; start += batch) {
+      const Eigen::Index b = std::min(batch, n - start);
+      if (batch == n) {
+        loss_and_gradient(model, ds.x_train, y, mu, grad);
+      } else {
+        xb.resize(ds.x_train.rows(), b);
+        yb.resize(y.rows(), b);
+        for (Eigen::Index j = 0; j < b; ++j) {
+          xb.col(j) = ds.x_train.col(order[static_cast<std::size_t>(start + j)]);
+          yb.col(j) = y.col(order[static_cast<std::size_t>(start + j)]);
+        }
+        loss_and_gradient(model, xb, yb, mu, grad);
+      }
+      if (st.method == "adam") adam.step(model.w, grad);
+      else gd_step(model.w, grad, st.resolved_learning_rate());
+    }
+    IterationRecord rec;
+    rec.iter = epoch;
+    rec.admm_s = now_seconds() - t0;
+    rec.lagrangian = loss_and_gradient(model, ds.x_train, y, mu, grad);  // the mean objective after the epoch
+    if (!std::isfinite(rec.lagrangian))
+      throw Error(ExitCode::kDiverged, "non-finite training loss", "epoch " + std::to_string(epoch),
+                  "lower --learning-rate");
+    const bool eval = (st.eval_every > 0 && epoch % st.eval_every == 0) || epoch == st.iterations;
+    if (eval) {
+      rec.train_mse = mse(model, ds.x_train, ds.y_train);
+      rec.test_mse = mse(model, ds.x_test, ds.y_test);
+    }
+    rec.relaxed_mse = 0;  // no relaxation
+    rec.elapsed_s = now_seconds() - t_start;
+    res.history.push_back(rec);
+    res.iterations = epoch;
+    if (hooks.on_iteration) hooks.on_iteration(rec);
+    if (const int sig = stop_signal())
+      if (epoch < st.iterations) throw stop_error(sig, "after epoch " + std::to_string(epoch), "");
+  }
+  res.model = std::move(model);
+  finish_model(st, ds, res);
+  if (!res.history.empty()) res.lagrangian = res.history.back().lagrangian;
+  res.elapsed_s = now_seconds() - t_start;
+  return res;
+}
+
+}  // namespace radmm
