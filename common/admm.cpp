@@ -39,6 +39,11 @@ void add_sigma(MatRef v, double coef, const ConstMatRef& u, Activation act) {
   else v += coef * u;
 }
 
+/// v <- alpha v + gamma (R_i + sigma(U_i)): the right-hand side's terms from layer i itself.
+void own_layer_rhs(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u, const Penalties& pen) {
+  own_layer_rhs(v, input, residual, u, pen);
+}
+
 /// Solves (diag I + scale A^T A) V = V in place, A = w.leftCols(d).
 void solve_activation_system(MatRef v, const ConstMatRef& w, double diag, double scale) {
   const auto d = v.rows();
@@ -67,9 +72,7 @@ void update_activations(MatRef v, const ConstMatRef& input, bool residual, const
                         const Penalties& pen) {
   const auto d = v.rows();
   const auto a = w_next.leftCols(d);
-  v *= pen.alpha;
-  if (residual) v += pen.gamma * input;
-  add_sigma(v, pen.gamma, u, pen.activation);
+  own_layer_rhs(v, input, residual, u, pen);
   v += pen.gamma * v_next;
   add_sigma(v, -pen.gamma, u_next, pen.activation);
   v.noalias() += pen.rho * a.transpose() * u_next;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/binary.hpp"
 #include "common/error.hpp"
 #include "common/io.hpp"
 
@@ -17,35 +18,6 @@ namespace {
 
 constexpr char kMagic[8] = {'R', 'A', 'D', 'M', 'M', 'C', 'K', 'P'};
 constexpr std::uint32_t kVersion = 1;
-
-template <class T>
-void put(std::string& s, const T& v) {
-  s.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-struct Reader {
-  const std::string& b;
-  const std::string& name;
-  std::size_t pos = 0;
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error(ExitCode::kDataErr, "bad checkpoint: " + what, name + " at byte " + std::to_string(pos),
-                "the file is damaged or not a radmm checkpoint; it was not loaded");
-  }
-  template <class T>
-  T get() {
-    if (b.size() - pos < sizeof(T)) fail("truncated");
-    T v;
-    std::memcpy(&v, b.data() + pos, sizeof v);
-    pos += sizeof v;
-    return v;
-  }
-  std::string bytes(std::uint64_t n) {
-    if (b.size() - pos < n) fail("truncated");
-    std::string s = b.substr(pos, n);
-    pos += n;
-    return s;
-  }
-};
 
 std::string file_name(const Checkpoint& c) {
   char buf[64];
@@ -71,22 +43,13 @@ std::string serialize_checkpoint(const Checkpoint& c) {
   s += c.settings_ini;
   put(s, static_cast<std::uint64_t>(c.state.size()));
   s += c.state;
-  put(s, fnv1a64(s.data(), s.size()));
+  append_checksum(s);
   return s;
 }
 
 Checkpoint deserialize_checkpoint(const std::string& b, const std::string& name) {
-  Reader r{b, name};
-  if (b.size() < 8 + 4 + 8 || std::memcmp(b.data(), kMagic, 8) != 0) r.fail("bad magic");
-  std::uint64_t stored;
-  std::memcpy(&stored, b.data() + b.size() - 8, 8);
-  if (fnv1a64(b.data(), b.size() - 8) != stored) {
-    r.pos = b.size() - 8;
-    r.fail("checksum mismatch");
-  }
-  const std::string body = b.substr(0, b.size() - 8);
-  Reader in{body, name};
-  in.pos = 8;
+  BinaryReader in(b, kMagic, name, "checkpoint",
+                  "the file is damaged or not a radmm checkpoint; it was not loaded");
   if (in.get<std::uint32_t>() != kVersion) in.fail("unsupported version");
   Checkpoint c;
   c.iteration = in.get<std::int64_t>();
@@ -110,7 +73,7 @@ Checkpoint deserialize_checkpoint(const std::string& b, const std::string& name)
   c.settings_ini = in.bytes(in.get<std::uint64_t>());
   c.state = in.bytes(in.get<std::uint64_t>());
   if (c.state.size() != Layout::make(c.dims).bytes()) in.fail("state size does not match its dimensions");
-  if (in.pos != body.size()) in.fail("trailing bytes");
+  if (!in.at_end()) in.fail("trailing bytes");
   return c;
 }
 

@@ -18,12 +18,7 @@ TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHoo
   const Mat y = ds.y_scaler.apply(ds.y_train);
   const Eigen::Index n = ds.x_train.cols();
   // The same initial weights as ADMM: initialise a state and take its W.
-  Dims dims;
-  dims.depth = st.depth;
-  dims.d0 = static_cast<int>(ds.x_train.rows());
-  dims.width = st.width;
-  dims.outputs = static_cast<int>(y.rows());
-  dims.samples = n;
+  const Dims dims = dims_of(st, ds);
   Model model;
   {
     StateBuffer buffer(dims);

@@ -103,16 +103,6 @@ double loglog_slope(const std::vector<double>& x, const std::vector<double>& y) 
   return sxx > 0 ? sxy / sxx : 0;
 }
 
-Dims dims_of(const Settings& s, const Dataset& ds) {
-  Dims d;
-  d.depth = s.depth;
-  d.d0 = static_cast<int>(ds.x_train.rows());
-  d.width = s.width;
-  d.outputs = static_cast<int>(ds.y_train.rows());
-  d.samples = ds.x_train.cols();
-  return d;
-}
-
 /// radmm bench --sweep depth|width|samples: time per iteration as one size grows, against the
 /// flop count of ALGORITHM.md 8, with fitted log-log exponents of both.
 int run_sweep(const Settings& s, const Dataset& ds, const std::string& what, std::vector<int> values, int repeats,

@@ -71,6 +71,16 @@ Model model_of(const State& s, Activation act, const Dataset& ds) {
   return m;
 }
 
+Dims dims_of(const Settings& s, const Dataset& ds) {
+  Dims d;
+  d.depth = s.depth;
+  d.d0 = static_cast<int>(ds.x_train.rows());
+  d.width = s.width;
+  d.outputs = static_cast<int>(ds.y_train.rows());
+  d.samples = ds.x_train.cols();
+  return d;
+}
+
 void finish_model(const Settings& st, const Dataset& ds, TrainResult& res) {
   res.admm_train_mse = mse(res.model, ds.x_train, ds.y_train);
   res.admm_test_mse = mse(res.model, ds.x_test, ds.y_test);
@@ -92,12 +102,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
   if (st.backprop()) return train_backprop(st, ds, hooks);
   const Penalties pen = Penalties::from(st);
   const Activation act = st.activation_kind();
-  Dims dims;
-  dims.depth = st.depth;
-  dims.d0 = static_cast<int>(ds.x_train.rows());
-  dims.width = st.width;
-  dims.outputs = static_cast<int>(ds.y_train.rows());
-  dims.samples = ds.x_train.cols();
+  const Dims dims = dims_of(st, ds);
   const int workers = st.resolved_workers();
 
   StateBuffer buffer(dims, workers > 0 ? control_bytes(workers) : 0);

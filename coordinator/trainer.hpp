@@ -47,6 +47,9 @@ struct TrainHooks {
   std::function<std::string(const Checkpoint&)> save_checkpoint;  ///< writes it, returns the path
 };
 
+/// Problem sizes of `s` on the training rows of `ds`.
+Dims dims_of(const Settings& s, const Dataset& ds);
+
 /// Random W (residual branches scaled by 1/sqrt(N)), then U, V, V_N by a forward pass
 /// and Lambda = Y - V_N. Y must already be in `s`.
 void initialise_state(const State& s, Activation act, std::uint64_t seed);
