@@ -41,7 +41,9 @@ void add_sigma(MatRef v, double coef, const ConstMatRef& u, Activation act) {
 
 /// v <- alpha v + gamma (R_i + sigma(U_i)): the right-hand side's terms from layer i itself.
 void own_layer_rhs(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u, const Penalties& pen) {
-  own_layer_rhs(v, input, residual, u, pen);
+  v *= pen.alpha;
+  if (residual) v += pen.gamma * input;
+  add_sigma(v, pen.gamma, u, pen.activation);
 }
 
 /// Solves (diag I + scale A^T A) V = V in place, A = w.leftCols(d).
