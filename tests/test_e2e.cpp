@@ -110,3 +110,24 @@ TEST_CASE("a closed stdout (radmm train | head -1) does not kill the run") {
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(test::slurp(dir + "/run/summary.json").find("\"iterations\": 30") != std::string::npos);
 }
+
+TEST_CASE("plots are well-formed SVG with one polyline per series") {
+  const std::string dir = test::temp_dir("svg");
+  REQUIRE(test::run_radmm({"train", "--config", std::string(RADMM_SOURCE_DIR) + "/configs/smoke.ini", "--out",
+                           dir + "/run"}).exit_code == 0);
+  const std::string svg = test::slurp(dir + "/run/convergence.svg");
+  CHECK(svg.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+  CHECK(svg.size() > 1000);
+  CHECK(svg.substr(svg.size() - 7) == "</svg>\n");
+  // 4 panels: L_beta (1 series) twice, MSE (train, test, relaxed) twice.
+  std::size_t lines = 0;
+  for (std::size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++lines;
+  CHECK(lines == 8);
+  // Every opened group is closed, and no NaN or inf leaked into coordinates.
+  std::size_t open = 0, close = 0;
+  for (std::size_t p = svg.find("<g "); p != std::string::npos; p = svg.find("<g ", p + 1)) ++open;
+  for (std::size_t p = svg.find("</g>"); p != std::string::npos; p = svg.find("</g>", p + 1)) ++close;
+  CHECK(open == close);
+  CHECK(svg.find("nan") == std::string::npos);
+  CHECK(svg.find("inf") == std::string::npos);
+}
