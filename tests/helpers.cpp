@@ -18,6 +18,27 @@
 
 namespace radmm::test {
 
+Dims make_dims(int depth, int d0, int width, int outputs, std::int64_t samples) {
+  Dims d;
+  d.depth = depth;
+  d.d0 = d0;
+  d.width = width;
+  d.outputs = outputs;
+  d.samples = samples;
+  return d;
+}
+
+Penalties make_penalties(double gamma, double rho, double beta, double alpha, double lambda, Activation act) {
+  Penalties p;
+  p.gamma = gamma;
+  p.rho = rho;
+  p.beta = beta;
+  p.alpha = alpha;
+  p.lambda = lambda;
+  p.activation = act;
+  return p;
+}
+
 void random_state(const State& s, std::uint64_t seed, Activation act) {
   Rng rng(seed);
   auto fill = [&](MatMap m, double scale) {

@@ -11,6 +11,10 @@
 
 namespace radmm::test {
 
+Dims make_dims(int depth, int d0, int width, int outputs, std::int64_t samples);
+Penalties make_penalties(double gamma, double rho, double beta, double alpha, double lambda,
+                         Activation act = Activation::kRelu);
+
 /// Fills X, Y with random values, initialises by a forward pass, then perturbs U, V,
 /// V_N and Lambda so the state is far from a fixed point.
 void random_state(const State& s, std::uint64_t seed, Activation act);

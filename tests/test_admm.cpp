@@ -15,26 +15,9 @@ using radmm::test::lagrangian;
 
 namespace {
 
-Dims small_dims(int depth = 4) {
-  Dims d;
-  d.depth = depth;
-  d.d0 = 3;
-  d.width = 5;
-  d.outputs = 2;
-  d.samples = 7;
-  return d;
-}
+Dims small_dims(int depth = 4) { return test::make_dims(depth, 3, 5, 2, 7); }
 
-Penalties pens(Activation act, double alpha = 0.1) {
-  Penalties p;
-  p.gamma = 1.3;
-  p.rho = 0.7;
-  p.beta = 2.5;
-  p.alpha = alpha;
-  p.lambda = 0.05;
-  p.activation = act;
-  return p;
-}
+Penalties pens(Activation act, double alpha = 0.1) { return test::make_penalties(1.3, 0.7, 2.5, alpha, 0.05, act); }
 
 struct Block {
   std::string name;

@@ -11,24 +11,14 @@
 using namespace radmm;
 
 TEST_CASE("BCD: multiplier fixed at zero, monotone penalty objective, otherwise ADMM's steps") {
-  Dims d;
-  d.depth = 4;
-  d.d0 = 3;
-  d.width = 5;
-  d.outputs = 1;
-  d.samples = 9;
+  const Dims d = test::make_dims(4, 3, 5, 1, 9);
   StateBuffer a_buf(d), b_buf(d);
   const State a = a_buf.state(), b = b_buf.state();
   test::random_state(a, 8, Activation::kRelu);
   test::random_state(b, 8, Activation::kRelu);
   a.Lambda().setZero();
   b.Lambda().setZero();
-  Penalties admm;
-  admm.gamma = 1.2;
-  admm.rho = 0.8;
-  admm.beta = 2;
-  admm.alpha = 0.1;
-  admm.lambda = 0.1;
+  const Penalties admm = test::make_penalties(1.2, 0.8, 2, 0.1, 0.1);
   Penalties bcd = admm;
   bcd.dual = false;
   Mat z(d.width, d.samples);

@@ -16,24 +16,18 @@ using namespace radmm;
 
 namespace {
 
-Dims dims7() {
-  Dims d;
-  d.depth = 7;
-  d.d0 = 4;
-  d.width = 6;
-  d.outputs = 1;
-  d.samples = 33;
-  return d;
-}
+Dims dims7() { return test::make_dims(7, 4, 6, 1, 33); }
 
-Penalties pens() {
-  Penalties p;
-  p.gamma = 1.1;
-  p.rho = 0.9;
-  p.beta = 3;
-  p.alpha = 0.2;
-  p.lambda = 0.01;
-  return p;
+Penalties pens() { return test::make_penalties(1.1, 0.9, 3, 0.2, 0.01); }
+
+FaultPlan fault_at(int worker, std::int64_t iteration, Phase phase, const std::string& action) {
+  FaultPlan f;
+  f.active = true;
+  f.worker = worker;
+  f.iteration = iteration;
+  f.phase = static_cast<int>(phase);
+  f.action = action;
+  return f;
 }
 
 void iterate(Transport& t, const State& s, const Penalties& pen, int iterations, std::vector<double>& objective) {
@@ -104,12 +98,7 @@ TEST_CASE("a worker's error report reaches the coordinator with its text") {
   StateBuffer buf(dims7(), control_bytes(3));
   const State s = buf.state();
   test::random_state(s, 2, Activation::kRelu);
-  FaultPlan fault;
-  fault.active = true;
-  fault.worker = 2;
-  fault.iteration = 2;
-  fault.phase = static_cast<int>(Phase::kActivationsOdd);
-  fault.action = "throw";
+  const FaultPlan fault = fault_at(2, 2, Phase::kActivationsOdd, "throw");
   auto t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), 3), pen, 30, fault);
   std::vector<double> obj;
   try {
@@ -131,12 +120,7 @@ TEST_CASE("a phase that overruns its deadline is reported with exit code 5") {
   StateBuffer buf(dims7(), control_bytes(2));
   const State s = buf.state();
   test::random_state(s, 2, Activation::kRelu);
-  FaultPlan fault;
-  fault.active = true;
-  fault.worker = 1;
-  fault.iteration = 1;
-  fault.phase = 0;
-  fault.action = "sleep:700";
+  const FaultPlan fault = fault_at(1, 1, Phase::kWeights, "sleep:700");
   auto t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), 2), pen, 0.3, fault);
   try {
     t->run_phase(Phase::kWeights, 1);

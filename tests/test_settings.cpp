@@ -161,12 +161,7 @@ TEST_CASE("flop count of a tiny network against a hand count") {
   // layer 2 (k = 3, last): W 3*4*4 + 2*3*3*4 + 4^3/3 + 2*16*3 = 237 1/3; U 72;
   //   V (A = W_3, 1 x 3): 3*4*1 + 2*3*1*4*2 + 9 + 72 = 141; W_3: 48 + 24 + 64/3 + 32 -> 575 2/3
   // Z_N = 2*1*3*4 = 24.                                                    total 971 2/3
-  Dims d;
-  d.depth = 3;
-  d.d0 = 2;
-  d.width = 3;
-  d.outputs = 1;
-  d.samples = 4;
+  const Dims d = test::make_dims(3, 2, 3, 1, 4);
   CHECK(layer_flops(d, 1) == doctest::Approx(372));
   CHECK(layer_flops(d, 2) == doctest::Approx(575.0 + 2.0 / 3));
   CHECK(iteration_flops(d) == doctest::Approx(971.0 + 2.0 / 3));
