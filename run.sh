@@ -22,10 +22,10 @@ install_missing() {
     { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; }
 }
 
-build() {  # build DIR [cmake options...]
+build() {  # build DIR [cmake options...]; BUILD_TARGET limits the build to one target
   local dir=$1; shift
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-  cmake --build "$dir" -j "$(nproc)"
+  cmake --build "$dir" -j "$(nproc)" ${BUILD_TARGET:+--target "$BUILD_TARGET"}
 }
 
 install_missing
@@ -51,7 +51,7 @@ case "$mode" in
     seconds=${1:-60}
     packages+=(clang libclang-rt-14-dev)
     install_missing
-    build build
+    BUILD_TARGET=radmm build build
     CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DRADMM_FUZZ=ON >/dev/null
     cmake --build build-fuzz -j "$(nproc)" --target fuzz_csv fuzz_checkpoint
     corpus=build-fuzz/corpus
@@ -68,9 +68,9 @@ case "$mode" in
     ;;
   radmm)
     shift
-    build build
+    BUILD_TARGET=radmm build build
     exec ./build/radmm "$@"
     ;;
-  train) shift || true; build build; exec ./build/radmm train --config configs/wine-red.ini "$@" ;;
-  *) build build; exec ./build/radmm train --config configs/wine-red.ini "$@" ;;
+  train) shift || true; BUILD_TARGET=radmm build build; exec ./build/radmm train --config configs/wine-red.ini "$@" ;;
+  *) BUILD_TARGET=radmm build build; exec ./build/radmm train --config configs/wine-red.ini "$@" ;;
 esac
