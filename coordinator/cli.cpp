@@ -60,7 +60,8 @@ int run_train(const std::vector<std::string>& args) {
   if (cmd.help) {
     std::cout << cmd.help_text << "\nSettings can also come from --config FILE (INI: key = value per line).\n"
               << "Exit codes: 0 ok, 3 diverged, 4 worker failed, 5 phase deadline, 64 usage, 65 bad data,\n"
-              << "66 missing input, 70 internal, 71 OS/IPC, 73 output not creatable, 74 write error, 130/143 signal.\n";
+              << "66 missing input, 70 internal, 71 OS/IPC, 73 output not creatable, 74 write error,\n"
+              << "129/130/143 SIGHUP/SIGINT/SIGTERM (after a checkpoint).\n";
     return 0;
   }
   // Resume: the checkpoint's settings, overridden by what the command line says explicitly;
