@@ -79,7 +79,13 @@ void panel_svg(std::ostringstream& o, const Panel& p, double ox, double oy) {
     o << "<line x1=\"" << num(sx(t)) << "\" x2=\"" << num(sx(t)) << "\" y1=\"" << num(kTop + ph) << "\" y2=\""
       << num(kTop + ph + 4) << "\" stroke=\"#444\"/><text x=\"" << num(sx(t)) << "\" y=\"" << num(kTop + ph + 16)
       << "\" text-anchor=\"middle\" font-size=\"10\">" << num(t) << "</text>\n";
-  for (double t : ticks(y0, y1)) {
+  std::vector<double> yticks = ticks(y0, y1);
+  if (p.log_y && y1 - y0 >= 1) {  // whole decades on a log axis
+    yticks.clear();
+    const double step = std::max(1.0, std::ceil((y1 - y0) / 6));
+    for (double t = std::ceil(y0); t <= y1; t += step) yticks.push_back(t);
+  }
+  for (double t : yticks) {
     const double yy = kTop + ph - (t - y0) / (y1 - y0) * ph;
     o << "<line x1=\"" << kLeft - 4 << "\" x2=\"" << num(kLeft + pw) << "\" y1=\"" << num(yy) << "\" y2=\"" << num(yy)
       << "\" stroke=\"#ddd\"/><text x=\"" << kLeft - 6 << "\" y=\"" << num(yy + 3)
