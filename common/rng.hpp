@@ -24,7 +24,6 @@ class Rng {
     double u1 = 1.0 - uniform(), u2 = uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
-  std::uint64_t state() const { return state_; }
 
  private:
   std::uint64_t state_;

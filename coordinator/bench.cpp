@@ -212,7 +212,8 @@ int run_bench(const std::vector<std::string>& all_args) {
               << "(default DIR runs/bench-<timestamp>), and speedup.svg. Also reports GFLOP/s against the\n"
               << "throughput of an Eigen product of the same shape measured here.\n"
               << "--sweep times one worker count (--workers) as depth, width or the number of samples grows\n"
-              << "(defaults 5,10,20,40 / 32,64,128,256 / 500,1000,2000,all) and fits log-log exponents of the\n"
+              << "(defaults 5,10,20,40 / 32,64,128,256 / 500,1000,2000,all; --workers defaults to 1 and is\n"
+              << "capped at depth - 1 for small depths) and fits log-log exponents of the\n"
               << "time and of the flop model; writes sweep.csv, sweep.json, sweep.svg.\n"
               << "Train options: radmm train --help.\n";
     return 0;

@@ -30,6 +30,19 @@ FaultPlan fault_at(int worker, std::int64_t iteration, Phase phase, const std::s
   return f;
 }
 
+/// P worker threads over a random 7-layer state (seeded), with an optional fault.
+struct ThreadRig {
+  StateBuffer buf;
+  State s;
+  std::unique_ptr<Transport> t;
+  ThreadRig(int workers, std::uint64_t seed, double timeout, FaultPlan fault = {})
+      : buf(dims7(), control_bytes(workers)), s(buf.state()) {
+    test::random_state(s, seed, Activation::kRelu);
+    t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), workers), pens(), timeout,
+                              std::move(fault));
+  }
+};
+
 void iterate(Transport& t, const State& s, const Penalties& pen, int iterations, std::vector<double>& objective) {
   for (int k = 1; k <= iterations; ++k) {
     for (int p = 0; p < kPhaseCount; ++p) t.run_phase(static_cast<Phase>(p), k);
@@ -52,15 +65,12 @@ TEST_CASE("threads P = 1..4 reproduce the in-process iterates bit for bit") {
   }
   for (int p = 1; p <= 4; ++p) {
     CAPTURE(p);
-    StateBuffer buf(dims7(), control_bytes(p));
-    const State s = buf.state();
-    test::random_state(s, 17, Activation::kRelu);
+    ThreadRig rig(p, 17, 30);
     std::vector<double> obj;
-    auto t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), p), pen, 30);
-    iterate(*t, s, pen, 8, obj);
+    iterate(*rig.t, rig.s, pen, 8, obj);
     CHECK(obj == ref_obj);
-    CHECK(std::memcmp(s.base(), ref.base(), buf.layout().bytes()) == 0);
-    const auto stats = t->stats();
+    CHECK(std::memcmp(rig.s.base(), ref.base(), rig.buf.layout().bytes()) == 0);
+    const auto stats = rig.t->stats();
     REQUIRE(stats.size() == static_cast<std::size_t>(p));
     for (const auto& w : stats) CHECK(w.compute_s[0] > 0);
   }
@@ -94,15 +104,10 @@ TEST_CASE("partition: contiguous, non-empty, covering, balanced") {
 }
 
 TEST_CASE("a worker's error report reaches the coordinator with its text") {
-  const Penalties pen = pens();
-  StateBuffer buf(dims7(), control_bytes(3));
-  const State s = buf.state();
-  test::random_state(s, 2, Activation::kRelu);
-  const FaultPlan fault = fault_at(2, 2, Phase::kActivationsOdd, "throw");
-  auto t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), 3), pen, 30, fault);
+  ThreadRig rig(3, 2, 30, fault_at(2, 2, Phase::kActivationsOdd, "throw"));
   std::vector<double> obj;
   try {
-    iterate(*t, s, pen, 3, obj);
+    iterate(*rig.t, rig.s, pens(), 3, obj);
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(e.code() == ExitCode::kWorkerFailed);
@@ -116,14 +121,9 @@ TEST_CASE("a worker's error report reaches the coordinator with its text") {
 }
 
 TEST_CASE("a phase that overruns its deadline is reported with exit code 5") {
-  const Penalties pen = pens();
-  StateBuffer buf(dims7(), control_bytes(2));
-  const State s = buf.state();
-  test::random_state(s, 2, Activation::kRelu);
-  const FaultPlan fault = fault_at(1, 1, Phase::kWeights, "sleep:700");
-  auto t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), 2), pen, 0.3, fault);
+  ThreadRig rig(2, 2, 0.3, fault_at(1, 1, Phase::kWeights, "sleep:700"));
   try {
-    t->run_phase(Phase::kWeights, 1);
+    rig.t->run_phase(Phase::kWeights, 1);
     FAIL("no deadline");
   } catch (const Error& e) {
     CHECK(e.code() == ExitCode::kDeadline);
