@@ -11,9 +11,12 @@ namespace radmm {
 struct Penalties {
   double gamma = 1, rho = 1, beta = 2, alpha = 0, lambda = 0;
   Activation activation = Activation::kRelu;
-  bool dual = true;  ///< false = BCD: Lambda stays 0, no multiplier step
+  bool dual = true;         ///< false = BCD: Lambda stays 0, no multiplier step
+  bool ts2 = false;         ///< two-splitting: no U, sigma(W_i V~_{i-1}) inside the gamma penalty
+  bool linearized = false;  ///< W and V blocks take one prox-gradient step (linearized.hpp)
   static Penalties from(const Settings& s) {
-    return {s.gamma, s.rho, s.beta, s.alpha, s.lambda, s.activation_kind(), s.method != "bcd"};
+    return {s.gamma, s.rho,       s.beta, s.alpha, s.lambda, s.activation_kind(), s.method != "bcd",
+            s.splitting == "ts2", s.update == "linearized"};
   }
 };
 

@@ -66,6 +66,9 @@ void Settings::validate() const {
   nonnegative("alpha", alpha);
   nonnegative("lambda", lambda);
   if (schedule != "sweep" && schedule != "phase") bad("schedule", "must be sweep or phase", schedule);
+  if (splitting != "ts3" && splitting != "ts2") bad("splitting", "must be ts3 or ts2", splitting);
+  if (update != "proximal" && update != "linearized") bad("update", "must be proximal or linearized", update);
+  if (reproject_every < 0) bad("reproject-every", "must be >= 0", std::to_string(reproject_every));
   if (method != "admm" && method != "bcd" && method != "gd" && method != "adam")
     bad("method", "must be admm, bcd, gd or adam", method);
   if (!(learning_rate >= 0) || !std::isfinite(learning_rate))
@@ -122,6 +125,13 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("alpha", po::value(&s.alpha)->default_value(d.alpha, fmt(d.alpha)), "proximal weight of every block step (>= 0)")
     ("lambda", po::value(&s.lambda)->default_value(d.lambda, fmt(d.lambda)), "ridge weight on the weights (>= 0)")
     ("schedule", po::value(&s.schedule)->default_value(d.schedule), "sweep (serial Gauss-Seidel) | phase (parallel-ready)")
+    ("splitting", po::value(&s.splitting)->default_value(d.splitting),
+        "ts3 (pre-activations U and activations V) | ts2 (V only, sigma inside the penalty)")
+    ("update", po::value(&s.update)->default_value(d.update),
+        "proximal (exact block minimisers; ts2 falls back to prox-gradient where sigma is inside) | "
+        "linearized (one prox-gradient step per W and V block, power-iteration step sizes, backtracking)")
+    ("reproject-every", po::value(&s.reproject_every)->default_value(d.reproject_every),
+        "reset U, V, V_N and Lambda to the forward pass of the current weights every k iterations (0 = never)")
     ("refit-head", po::value(&s.refit_head)->default_value(d.refit_head, d.refit_head ? "true" : "false"),
         "ridge-refit the head on the true forward features after the last iteration")
     ("workers", po::value(&s.workers)->default_value(d.workers),
@@ -135,6 +145,8 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
         "continue the run in DIR from its newest checkpoint (same settings; --iterations may grow)")
     ("eval-every", po::value(&s.eval_every)->default_value(d.eval_every),
         "forward-pass train/test MSE every k iterations (0 = only at the end)")
+    ("diagnostics", po::value(&s.diagnostics)->default_value(d.diagnostics, d.diagnostics ? "true" : "false"),
+        "per-iteration step norms, decrease constants and rate fits (keeps a copy of the state)")
     ("quiet", po::bool_switch(&s.quiet), "no progress output");
   // clang-format on
   return opts;
@@ -239,12 +251,16 @@ std::string settings_to_ini(const Settings& s) {
     << "alpha = " << fmt(s.alpha) << "\n"
     << "lambda = " << fmt(s.lambda) << "\n"
     << "schedule = " << s.schedule << "\n"
+    << "splitting = " << s.splitting << "\n"
+    << "update = " << s.update << "\n"
+    << "reproject-every = " << s.reproject_every << "\n"
     << "refit-head = " << (s.refit_head ? "true" : "false") << "\n"
     << "workers = " << s.workers << "\n"
     << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
     << "out = " << s.out << "\n"
     << "checkpoint-every = " << s.checkpoint_every << "\n"
     << "eval-every = " << s.eval_every << "\n"
+    << "diagnostics = " << (s.diagnostics ? "true" : "false") << "\n"
     << "quiet = " << (s.quiet ? "true" : "false") << "\n";
   return o.str();
 }
@@ -263,6 +279,9 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.alpha != b.alpha) return "alpha";
   if (a.lambda != b.lambda) return "lambda";
   if (a.schedule != b.schedule) return "schedule";
+  if (a.splitting != b.splitting) return "splitting";
+  if (a.update != b.update) return "update";
+  if (a.reproject_every != b.reproject_every) return "reproject-every";
   if (a.refit_head != b.refit_head) return "refit-head";
   if (a.method != b.method) return "method";
   return "";
@@ -277,10 +296,12 @@ std::string settings_to_json(const Settings& s) {
     << ", \"method\": " << str(s.method) << ", \"learning_rate\": " << fmt(s.resolved_learning_rate())
     << ", \"batch_size\": " << s.batch_size << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)
     << ", \"beta\": " << fmt(s.beta) << ", \"alpha\": " << fmt(s.alpha) << ", \"lambda\": " << fmt(s.lambda)
-    << ", \"schedule\": " << str(s.schedule) << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
+    << ", \"schedule\": " << str(s.schedule) << ", \"splitting\": " << str(s.splitting)
+    << ", \"update\": " << str(s.update) << ", \"reproject_every\": " << s.reproject_every << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
     << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every
-    << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every << "}";
+    << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every
+    << ", \"diagnostics\": " << (s.diagnostics ? "true" : "false") << "}";
   return o.str();
 }
 

@@ -37,6 +37,9 @@ struct Settings {
   double alpha = 0.1;                     ///< proximal weight on every block step (>= 0)
   double lambda = 10.0;                   ///< ridge weight on every W_i (bias included)
   std::string schedule = "phase";         ///< sweep | phase
+  std::string splitting = "ts3";          ///< ts3 (U and V) | ts2 (V only, sigma inside the penalty)
+  std::string update = "proximal";        ///< proximal (exact block minimisers) | linearized (prox-gradient)
+  int reproject_every = 0;                ///< reset U, V, V_N, Lambda to the forward pass every k iterations (0 = never)
   bool refit_head = true;                 ///< ridge-refit W_N on the true forward features at the end
 
   // Parallel run
@@ -49,6 +52,7 @@ struct Settings {
   std::string resume;                     ///< run folder to resume from its newest checkpoint
   int eval_every = 1;                     ///< forward-pass train/test MSE every k iterations (0 = end only)
   bool quiet = false;                     ///< no progress output
+  bool diagnostics = true;                ///< per-iteration ||x^{k+1} - x^k||^2, decrease constants, rate fits
 
   /// Throws Error(kUsage) naming the first option that breaks a rule.
   void validate() const;

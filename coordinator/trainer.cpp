@@ -51,7 +51,7 @@ double sweep_iteration(const State& s, const Penalties& pen, MatRef z) {
   const int n_layers = s.dims().depth;
   step_weights(s, n_layers, pen);
   for (int i = n_layers - 1; i >= 1; --i) {
-    step_activations(s, i, pen);
+    step_activations(s, i, pen, z);
     step_preactivations(s, i, pen, z);
     step_weights(s, i, pen);
   }

@@ -74,6 +74,10 @@ double lagrangian(const State& s, const Penalties& pen) {
   for (int i = 1; i < n_layers; ++i) {
     const Eigen::MatrixXd prev = s.V(i - 1);
     const Eigen::MatrixXd r = i >= 2 ? prev : Eigen::MatrixXd::Zero(s.dims().width, s.dims().samples);
+    if (pen.ts2) {  // TS2: sigma(W_i V~_{i-1}) inside the penalty, no U
+      l += 0.5 * pen.gamma * (s.V(i) - r - sigma(s.W(i) * tilde(prev))).squaredNorm();
+      continue;
+    }
     l += 0.5 * pen.gamma * (s.V(i) - r - sigma(s.U(i))).squaredNorm();
     l += 0.5 * pen.rho * (s.U(i) - s.W(i) * tilde(prev)).squaredNorm();
   }

@@ -32,7 +32,7 @@ std::vector<Block> blocks(const State& s, const Penalties& pen, Mat& z) {
   for (int i = 1; i <= n_layers; ++i)
     b.push_back({"W" + std::to_string(i), [&s, i] { return s.W(i); }, [&s, &pen, i] { step_weights(s, i, pen); }});
   for (int i = 1; i < n_layers; ++i) {
-    b.push_back({"V" + std::to_string(i), [&s, i] { return s.V(i); }, [&s, &pen, i] { step_activations(s, i, pen); }});
+    b.push_back({"V" + std::to_string(i), [&s, i] { return s.V(i); }, [&s, &pen, &z, i] { step_activations(s, i, pen, z); }});
     b.push_back({"U" + std::to_string(i), [&s, i] { return s.U(i); },
                  [&s, &pen, &z, i] { step_preactivations(s, i, pen, z); }});
   }
@@ -54,13 +54,23 @@ double prox_objective(const State& s, const Penalties& pen, const std::string& n
 
 }  // namespace
 
-TEST_CASE("O1: every exact block step decreases L_beta by at least alpha/2 ||dX||^2") {
+/// The family's members: TS3 / TS2 splitting, proximal / linearized update.
+Penalties variant(Activation act, bool ts2, bool linearized) {
+  Penalties pen = pens(act);
+  pen.ts2 = ts2;
+  pen.linearized = linearized;
+  return pen;
+}
+
+TEST_CASE("O1: every block step (exact, linearized, TS2) decreases L_beta by at least alpha/2 ||dX||^2") {
   for (Activation act : {Activation::kRelu, Activation::kIdentity}) {
     for (int depth : {2, 3, 5}) {
+     for (int v = 0; v < 4; ++v) {
+      CAPTURE(v);
       StateBuffer buf(small_dims(depth));
       const State s = buf.state();
       test::random_state(s, 11 + depth, act);
-      const Penalties pen = pens(act);
+      const Penalties pen = variant(act, v & 1, v & 2);
       Mat z(s.dims().width, s.dims().samples);
       for (int round = 0; round < 3; ++round) {
         for (const Block& b : blocks(s, pen, z)) {
@@ -74,18 +84,20 @@ TEST_CASE("O1: every exact block step decreases L_beta by at least alpha/2 ||dX|
           CHECK(l1 <= l0 - 0.5 * pen.alpha * moved + 1e-9 * (1 + std::abs(l0)));
         }
       }
+     }
     }
   }
 }
 
-TEST_CASE("O2 and O3: multiplier identity and monotone L_beta over 50 iterations (beta > 1)") {
+TEST_CASE("O2 and O3: multiplier identity and monotone L_beta over 50 iterations, every variant") {
   for (Activation act : {Activation::kRelu, Activation::kIdentity}) {
-    for (bool sweep : {true, false}) {
-      CAPTURE(sweep);
+    for (int v = 0; v < 8; ++v) {
+      const bool sweep = v & 4;
+      CAPTURE(v);
       StateBuffer buf(small_dims(5));
       const State s = buf.state();
       test::random_state(s, 5, act);
-      const Penalties pen = pens(act);
+      const Penalties pen = variant(act, v & 1, v & 2);
       Mat z(s.dims().width, s.dims().samples);
       const Region all{1, s.dims().hidden(), 0};
       double prev = std::numeric_limits<double>::infinity();

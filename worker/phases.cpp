@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "common/linearized.hpp"
+
 namespace radmm {
 
 const char* phase_name(Phase p) {
@@ -17,24 +19,48 @@ const char* phase_name(Phase p) {
 
 void step_weights(const State& s, int i, const Penalties& pen) {
   const int n_layers = s.dims().depth;
-  if (i == n_layers) update_output_weights(s.W(i), s.VN(), s.Lambda(), s.V(i - 1), pen);
-  else update_weights(s.W(i), s.U(i), s.V(i - 1), pen);
+  if (i == n_layers) {
+    if (!pen.linearized) return update_output_weights(s.W(i), s.VN(), s.Lambda(), s.V(i - 1), pen);
+    const Mat target = s.VN() + s.Lambda() / pen.beta;  // beta/2 ||V_N + Lambda/beta - W P~||^2 + const
+    update_weights_linearized(s.W(i), target, s.V(i - 1), pen.beta, pen);
+  } else if (pen.ts2) {
+    update_weights_ts2(s.W(i), s.V(i), s.V(i - 1), i >= 2, pen);
+  } else if (pen.linearized) {
+    update_weights_linearized(s.W(i), s.U(i), s.V(i - 1), pen.rho, pen);
+  } else {
+    update_weights(s.W(i), s.U(i), s.V(i - 1), pen);
+  }
 }
 
-void step_activations(const State& s, int i, const Penalties& pen) {
+void step_activations(const State& s, int i, const Penalties& pen, MatRef z) {
   const int n_layers = s.dims().depth;
-  if (i == n_layers - 1)
-    update_last_activations(s.V(i), s.V(i - 1), i >= 2, s.U(i), s.VN(), s.Lambda(), s.W(n_layers), pen);
-  else
-    update_activations(s.V(i), s.V(i - 1), i >= 2, s.U(i), s.V(i + 1), s.U(i + 1), s.W(i + 1), pen);
+  const bool residual = i >= 2;
+  // TS2 has no U: the sigma argument of layer i is Z_i = W_i V~_{i-1}, recomputed here.
+  if (pen.ts2) affine(s.W(i), s.V(i - 1), z);
+  const ConstMatRef own = pen.ts2 ? ConstMatRef(z) : ConstMatRef(s.U(i));
+  if (i == n_layers - 1) {
+    if (pen.linearized)
+      update_last_activations_linearized(s.V(i), s.V(i - 1), residual, own, s.VN(), s.Lambda(), s.W(n_layers), pen);
+    else
+      update_last_activations(s.V(i), s.V(i - 1), residual, own, s.VN(), s.Lambda(), s.W(n_layers), pen);
+  } else if (pen.ts2) {
+    update_activations_ts2(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.W(i + 1), pen);
+  } else if (pen.linearized) {
+    update_activations_linearized(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.U(i + 1), s.W(i + 1), pen);
+  } else {
+    update_activations(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.U(i + 1), s.W(i + 1), pen);
+  }
 }
 
 void step_preactivations(const State& s, int i, const Penalties& pen, MatRef z) {
+  if (pen.ts2) return affine(s.W(i), s.V(i - 1), z);  // no U block; Z_i for the layer terms
   update_preactivations(s.U(i), s.V(i), s.V(i - 1), i >= 2, s.W(i), z, pen);
 }
 
 double layer_terms(const State& s, int i, const Penalties& pen, const ConstMatRef& z) {
-  return layer_objective(s.V(i), s.V(i - 1), i >= 2, s.U(i), z, s.W(i), pen);
+  // TS2: gamma/2 ||V - R - sigma(Z)||^2 + lambda/2 ||W||^2 is the TS3 form with U = Z.
+  const ConstMatRef u = pen.ts2 ? z : ConstMatRef(s.U(i));
+  return layer_objective(s.V(i), s.V(i - 1), i >= 2, u, z, s.W(i), pen);
 }
 
 void run_phase(Phase ph, const Region& r, const State& s, const Penalties& pen, MatRef z) {
@@ -48,7 +74,7 @@ void run_phase(Phase ph, const Region& r, const State& s, const Penalties& pen, 
     case Phase::kActivationsOdd: {
       const int parity = ph == Phase::kActivationsEven ? 0 : 1;
       for (int i = r.first; i <= r.last; ++i)
-        if (i % 2 == parity) step_activations(s, i, pen);
+        if (i % 2 == parity) step_activations(s, i, pen, z);
       break;
     }
     case Phase::kPreactivations:

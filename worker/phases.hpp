@@ -15,11 +15,13 @@ constexpr int kPhaseCount = 4;
 /// "W", "V-even", "V-odd", "U".
 const char* phase_name(Phase p);
 
-/// W_i <- update_weights (i < N) or update_output_weights (i = N).
+/// W_i <- update_weights (i < N) or update_output_weights (i = N); the linearized / TS2
+/// variants when `pen` asks for them.
 void step_weights(const State& s, int i, const Penalties& pen);
-/// V_i <- update_activations (i <= N-2) or update_last_activations (i = N-1).
-void step_activations(const State& s, int i, const Penalties& pen);
-/// U_i <- update_preactivations; leaves Z = W_i V~_{i-1} in z.
+/// V_i <- update_activations (i <= N-2) or update_last_activations (i = N-1), or a variant.
+/// `z` is d x n scratch (TS2 recomputes Z_i = W_i V~_{i-1} there).
+void step_activations(const State& s, int i, const Penalties& pen, MatRef z);
+/// U_i <- update_preactivations (TS3; TS2 has no U); leaves Z = W_i V~_{i-1} in z.
 void step_preactivations(const State& s, int i, const Penalties& pen, MatRef z);
 /// Layer i's L_beta terms given Z = W_i V~_{i-1} in z.
 double layer_terms(const State& s, int i, const Penalties& pen, const ConstMatRef& z);
