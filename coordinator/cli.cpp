@@ -113,6 +113,10 @@ int run_train(const std::vector<std::string>& args) {
       progress.update(r);
     };
     hooks.save_checkpoint = [&](const Checkpoint& c) { return write_checkpoint(out.dir(), c); };
+    hooks.warn = [&](const std::string& text) {
+      progress.finish();
+      std::fprintf(stderr, "radmm: warning: %s\n", text.c_str());
+    };
     TrainResult res = train(s, ds, hooks, resume.get());
     progress.finish();
     out.write_model(res.model);
@@ -133,6 +137,20 @@ int run_train(const std::vector<std::string>& args) {
                 ds.target_name.c_str(), s.refit_head ? "; head refit on forward features" : "");
     if (s.refit_head)
       std::printf("radmm: before the refit: test MSE %.4f, train MSE %.4f\n", res.admm_test_mse, res.admm_train_mse);
+    if (s.diagnostics && !s.backprop()) {
+      const DiagnosticsSummary& d = res.diagnostics;
+      std::printf("radmm: diagnostics: %d L_beta increases; decrease constants a1..a4 %s %s %s %s; tail %s",
+                  d.violations, format_double(d.decrease_constants[0], true).c_str(),
+                  format_double(d.decrease_constants[1], true).c_str(),
+                  format_double(d.decrease_constants[2], true).c_str(),
+                  format_double(d.decrease_constants[3], true).c_str(), d.rate.kind.c_str());
+      if (d.rate.kind == "geometric") std::printf(" (q = %.4g per iteration)", d.rate.q);
+      if (d.rate.kind == "power-law" && d.rate.p > 0)
+        std::printf(" (L - L* ~ k^-%.3g, KL exponent %.3g)", d.rate.p, d.rate.kl_exponent);
+      else if (d.rate.kind == "power-law")
+        std::printf(" (decreases ~ k^%.3g, not summable: still far from a limit)", -(d.rate.p + 1));
+      std::printf("\n");
+    }
 
     std::printf("radmm: wrote %s/{metrics.csv,summary.json,model.bin,convergence.svg}\n", out.dir().c_str());
     return 0;

@@ -21,7 +21,7 @@ std::string json_num(double v) { return format_double(v, true); }
 
 const char* RunOutput::metrics_header() {
   return "iter,elapsed_s,lagrangian,train_mse,test_mse,constraint_residual,relaxed_mse,admm_s,"
-         "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s\n";
+         "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,step_sq,decrease,relaxation_gap,restart\n";
 }
 
 RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
@@ -62,7 +62,8 @@ void RunOutput::write_metrics(const IterationRecord& r) {
     << mse_text(r.train_mse) << ',' << mse_text(r.test_mse) << ',' << format_double(r.constraint_residual) << ','
     << format_double(r.relaxed_mse) << ',' << format_double(r.admm_s);
   for (double p : r.phase_s) o << ',' << format_double(p);
-  o << '\n';
+  o << ',' << mse_text(r.step_sq) << ',' << (r.step_sq < 0 ? "" : format_double(r.decrease)) << ','
+    << mse_text(r.relaxation_gap) << ',' << (r.restart ? 1 : 0) << '\n';
   const std::string line = o.str();
   // One write per line: a crash leaves a valid prefix of complete rows.
   if (::write(metrics_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
@@ -101,8 +102,21 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
     o << (p ? ", " : "") << '"' << phase_name(static_cast<Phase>(p)) << "\": {\"wall_s\": " << json_num(wall)
       << ", \"overhead_us_median\": " << json_num(median) << "}";
   }
-  o << "},\n"
-    << "  \"state_bytes\": " << r.state_bytes << ",\n"
+  o << "},\n";
+  if (s.diagnostics && !s.backprop()) {
+    const DiagnosticsSummary& d = r.diagnostics;
+    const RateFit& f = d.rate;
+    o << "  \"diagnostics\": {\"violations\": " << d.violations << ", \"restarts\": " << d.restarts
+      << ", \"decrease_constants\": {";
+    for (std::size_t j = 0; j < d.decrease_constants.size(); ++j)
+      o << (j ? ", " : "") << "\"a" << j + 1 << "\": " << json_num(d.decrease_constants[j]);
+    o << "},\n    \"rate\": {\"kind\": \"" << f.kind << "\", \"tail_from\": " << f.tail_from
+      << ", \"points\": " << f.points << ", \"q\": " << json_num(f.q) << ", \"r2_geometric\": " << json_num(f.r2_geometric)
+      << ", \"p\": " << json_num(f.p) << ", \"r2_power\": " << json_num(f.r2_power)
+      << ", \"kl_exponent\": " << json_num(f.kl_exponent) << "},\n    \"relaxation_gap\": "
+      << json_num(r.history.empty() ? 0 : std::max(0.0, r.history.back().relaxation_gap)) << "},\n";
+  }
+  o << "  \"state_bytes\": " << r.state_bytes << ",\n"
     << "  \"data\": {\"source\": \"" << json_escape(s.data) << "\", \"target\": \"" << json_escape(ds.target_name)
     << "\", \"rows\": " << ds.rows_total << ", \"train_rows\": " << ds.x_train.cols()
     << ", \"test_rows\": " << ds.x_test.cols() << ", \"features\": " << ds.x_train.rows()

@@ -27,13 +27,30 @@ void initialise_state(const State& s, Activation act, std::uint64_t seed) {
       for (Eigen::Index r = 0; r < w.rows(); ++r) w(r, c) = scale * rng.normal();
     w.col(w.cols() - 1).setZero();
   }
-  for (int i = 1; i < d.depth; ++i) {
+  project_to_forward(s, act, true);
+}
+
+void project_to_forward(const State& s, Activation act, bool dual) {
+  const int n_layers = s.dims().depth;
+  for (int i = 1; i < n_layers; ++i) {
     affine(s.W(i), s.V(i - 1), s.U(i));
     activate(act, s.U(i), s.V(i));
     if (i >= 2) s.V(i) += s.V(i - 1);
   }
-  affine(s.W(d.depth), s.V(d.depth - 1), s.VN());
-  s.Lambda() = s.Y() - s.VN();
+  affine(s.W(n_layers), s.V(n_layers - 1), s.VN());
+  if (dual) s.Lambda() = s.Y() - s.VN();
+  else s.Lambda().setZero();
+}
+
+double lagrangian_of(const State& s, const Penalties& pen, MatRef z) {
+  const int n_layers = s.dims().depth;
+  double total = 0;
+  for (int i = 1; i < n_layers; ++i) {
+    affine(s.W(i), s.V(i - 1), z);
+    total += layer_terms(s, i, pen, z);
+  }
+  affine(s.W(n_layers), s.V(n_layers - 1), s.ZN());
+  return total + head_objective(s.VN(), s.Y(), s.Lambda(), s.ZN(), s.W(n_layers), pen);
 }
 
 double finish_iteration(const State& s, const Penalties& pen) {
@@ -61,6 +78,42 @@ double sweep_iteration(const State& s, const Penalties& pen, MatRef z) {
   }
   return finish_iteration(s, pen);
 }
+
+namespace {
+
+/// Calls f on every block of x = (W, U, V, V_N, Lambda).
+template <class F>
+void for_each_block(const State& s, F&& f) {
+  const int n_layers = s.dims().depth;
+  for (int i = 1; i <= n_layers; ++i) f(s.W(i));
+  for (int i = 1; i < n_layers; ++i) f(s.U(i)), f(s.V(i));
+  f(s.VN());
+  f(s.Lambda());
+}
+
+/// x^k for the step norms of the diagnostics: a private copy of every block.
+class Snapshot {
+ public:
+  void take(const State& s) {
+    blocks_.clear();
+    for_each_block(s, [&](const MatMap& b) { blocks_.emplace_back(b); });
+  }
+  /// Returns sum ||x - x^k||^2 and makes x the new x^k.
+  double advance(const State& s) {
+    double sum = 0;
+    std::size_t j = 0;
+    for_each_block(s, [&](const MatMap& b) {
+      sum += (b - blocks_[j]).squaredNorm();
+      blocks_[j++] = b;
+    });
+    return sum;
+  }
+
+ private:
+  std::vector<Mat> blocks_;
+};
+
+}  // namespace
 
 Model model_of(const State& s, Activation act, const Dataset& ds) {
   Model m;
@@ -174,13 +227,36 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
                     "; lower --beta or raise --alpha / --lambda");
   };
 
+  // Diagnostics: x^k and L_beta at the start of each iteration (after a re-projection, if any).
+  Snapshot snapshot;
+  std::vector<StepRecord> steps;
+  double l_start = 0;
+  if (st.diagnostics) {
+    snapshot.take(s);
+    l_start = lagrangian_of(s, pen, z);
+  }
+  auto warn = [&](const std::string& text) {
+    if (hooks.warn) hooks.warn(text);
+  };
+
   res.termination = "iterations";
   for (int k = first_iteration; k <= st.iterations; ++k) {
     IterationRecord rec;
     rec.iter = k;
+    const int phase0 = k == first_iteration ? first_phase : 0;
     const double t0 = now_seconds();
+    if (phase0 == 0 && st.reproject_every > 0 && k > 1 && (k - 1) % st.reproject_every == 0) {
+      // Workers are idle between iterations: the coordinator rewrites the auxiliaries in place.
+      project_to_forward(s, act, pen.dual);
+      rec.restart = true;
+      ++res.diagnostics.restarts;
+      if (st.diagnostics) {
+        snapshot.take(s);
+        l_start = lagrangian_of(s, pen, z);
+      }
+    }
     if (phased) {
-      for (int p = k == first_iteration ? first_phase : 0; p < kPhaseCount; ++p) {
+      for (int p = phase0; p < kPhaseCount; ++p) {
         if (p > 0) poll_signal(k - 1, p);
         const double tp = now_seconds();
         const PhaseReport rep = transport->run_phase(static_cast<Phase>(p), k);
@@ -208,11 +284,27 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
     if (!std::isfinite(rec.lagrangian) || !std::isfinite(rec.constraint_residual))
       diverged("non-finite augmented Lagrangian (" + format_double(rec.lagrangian) + ")",
                "output update of iteration " + std::to_string(k));
+    if (st.diagnostics) {
+      if (phase0 == 0) {  // a resume that split this iteration measured only part of it
+        rec.step_sq = snapshot.advance(s);
+        rec.decrease = l_start - rec.lagrangian;
+        steps.push_back({k, l_start, rec.lagrangian, rec.step_sq, rec.restart});
+        if (raised(steps.back())) {
+          if (++res.diagnostics.violations <= 3)
+            warn("L_beta rose by " + format_double(-rec.decrease) + " in iteration " + std::to_string(k) +
+                 " (beta > 1 and every block step's decrease test say it cannot; please report it)");
+        }
+      } else {
+        snapshot.take(s);
+      }
+      l_start = rec.lagrangian;
+    }
     const bool eval = (st.eval_every > 0 && k % st.eval_every == 0) || k == st.iterations;
     if (eval) {
       const Model m = model_of(s, act, ds);
       rec.train_mse = mse(m, ds.x_train, ds.y_train);
       rec.test_mse = mse(m, ds.x_test, ds.y_test);
+      if (st.diagnostics) rec.relaxation_gap = (s.VN() - m.forward(ds.x_train)).squaredNorm() / n * y_var;
     }
     rec.elapsed_s = elapsed_before + now_seconds() - t_start;
     res.history.push_back(rec);
@@ -222,6 +314,9 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
     if (k < st.iterations) poll_signal(k, 0);
   }
   res.iterations = std::max(res.iterations, first_iteration - 1);
+  if (res.diagnostics.violations > 3) warn(std::to_string(res.diagnostics.violations) + " iterations raised L_beta in all");
+  res.diagnostics.decrease_constants = sufficient_decrease_constants(steps);
+  res.diagnostics.rate = fit_rate(steps);
   transport->stop();
   res.worker_stats = transport->stats();
 

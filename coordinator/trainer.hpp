@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/checkpoint.hpp"
+#include "common/diagnostics.hpp"
 #include "common/dataset.hpp"
 #include "common/layout.hpp"
 #include "common/model.hpp"
@@ -25,6 +26,19 @@ struct IterationRecord {
   double phase_s[kPhaseCount] = {};  ///< wall seconds per phase (phase schedule)
   double phase_overhead_s[kPhaseCount] = {};  ///< phase_s minus the slowest worker's compute
   double admm_s = 0;                 ///< wall seconds of the ADMM work (no evaluation)
+  // Diagnostics (--diagnostics): -1 = not measured (off, or the iteration a resume split).
+  double step_sq = -1;               ///< sum over blocks of ||x^{k+1} - x^k||^2
+  double decrease = 0;               ///< L_beta at the iteration's start minus L_beta after it
+  double relaxation_gap = -1;        ///< ||V_N - Phi(X; W)||^2 / n in target units (eval iterations)
+  bool restart = false;              ///< began from a re-projection onto the forward pass
+};
+
+/// What the diagnostics concluded over a run (summary.json "diagnostics").
+struct DiagnosticsSummary {
+  int violations = 0;                ///< iterations whose L_beta rose (the guarantee says it cannot)
+  std::vector<double> decrease_constants;  ///< a_1..a_4 (O6), NaN where undefined
+  RateFit rate;                      ///< O7 on the tail
+  int restarts = 0;
 };
 
 struct TrainResult {
@@ -38,6 +52,7 @@ struct TrainResult {
   std::size_t state_bytes = 0;
   std::vector<WorkerStats> worker_stats;
   std::vector<IterationRecord> history;
+  DiagnosticsSummary diagnostics;
   Model model;
 };
 
@@ -45,14 +60,22 @@ struct TrainResult {
 struct TrainHooks {
   std::function<void(const IterationRecord&)> on_iteration;    ///< metrics row, progress line
   std::function<std::string(const Checkpoint&)> save_checkpoint;  ///< writes it, returns the path
+  std::function<void(const std::string&)> warn;                   ///< one warning line (no prefix)
 };
 
 /// Problem sizes of `s` on the training rows of `ds`.
 Dims dims_of(const Settings& s, const Dataset& ds);
 
-/// Random W (residual branches scaled by 1/sqrt(N)), then U, V, V_N by a forward pass
-/// and Lambda = Y - V_N. Y must already be in `s`.
+/// Random W (residual branches scaled by 1/sqrt(N)), then project_to_forward. Y must already be in `s`.
 void initialise_state(const State& s, Activation act, std::uint64_t seed);
+
+/// U_i = W_i V~_{i-1}, V_i = R_i + sigma(U_i), V_N = W_N V~_{N-1} by a forward pass of the current
+/// weights, and Lambda = Y - V_N (0 when `dual` is false). Every penalty term is then 0, so
+/// L_beta = 1/2 ||V_N - Y||^2 + lambda/2 sum ||W_i||^2 (the ALGORITHM.md 7 initialisation).
+void project_to_forward(const State& s, Activation act, bool dual);
+
+/// L_beta of the state, every layer's terms recomputed (z is d x n scratch).
+double lagrangian_of(const State& s, const Penalties& pen, MatRef z);
 
 /// One serial Gauss-Seidel sweep: W_N; for i = N-1..1: V_i, U_i, W_i; then V_N, Lambda.
 /// Returns L_beta after the sweep. `z` is d x n scratch.
