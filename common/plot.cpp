@@ -95,6 +95,9 @@ void panel_svg(std::ostringstream& o, const Panel& p, double ox, double oy) {
     << esc(p.xlabel) << "</text>\n";
   o << "<text transform=\"translate(14," << num(kTop + ph / 2) << ") rotate(-90)\" text-anchor=\"middle\" "
     << "font-size=\"12\">" << esc(p.ylabel) << (p.log_y ? " (log)" : "") << "</text>\n";
+  std::size_t longest = 0;  // the legend sits in the top-right corner, sized to its longest name
+  for (const Series& s : p.series) longest = std::max(longest, s.name.size());
+  const double legend_x = kLeft + pw - 30 - 6.2 * static_cast<double>(longest);
   for (std::size_t k = 0; k < p.series.size(); ++k) {
     const Series& s = p.series[k];
     const char* colour = kColours[k % (sizeof kColours / sizeof *kColours)];
@@ -106,9 +109,9 @@ void panel_svg(std::ostringstream& o, const Panel& p, double ox, double oy) {
     o << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.8\""
       << (s.dashed ? " stroke-dasharray=\"5,4\"" : "") << " points=\"" << pts.str() << "\"/>\n";
     const double ly = kTop + 14 + 14 * static_cast<double>(k);
-    o << "<line x1=\"" << num(kLeft + pw - 120) << "\" x2=\"" << num(kLeft + pw - 100) << "\" y1=\"" << num(ly - 4)
+    o << "<line x1=\"" << num(legend_x) << "\" x2=\"" << num(legend_x + 20) << "\" y1=\"" << num(ly - 4)
       << "\" y2=\"" << num(ly - 4) << "\" stroke=\"" << colour << "\" stroke-width=\"2\""
-      << (s.dashed ? " stroke-dasharray=\"5,4\"" : "") << "/><text x=\"" << num(kLeft + pw - 95) << "\" y=\""
+      << (s.dashed ? " stroke-dasharray=\"5,4\"" : "") << "/><text x=\"" << num(legend_x + 25) << "\" y=\""
       << num(ly) << "\" font-size=\"11\">" << esc(s.name) << "</text>\n";
   }
   o << "</g>\n";

@@ -1,4 +1,4 @@
-// radmm: ADMM training of fully connected residual networks (train, predict, cleanup, sync-bench).
+// radmm: ADMM training of fully connected residual networks (train, predict, bench, plot, cleanup, sync-bench).
 // Every failure ends here as one "radmm: error[<name>]: <what>, <where>, <hint>" line on
 // stderr and the documented exit code.
 #include <cstdio>
@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "coordinator/cli.hpp"
+#include "coordinator/plot_runs.hpp"
 
 namespace {
 const char* kUsage =
@@ -16,6 +17,7 @@ const char* kUsage =
     "  train       train an FCResNet with ADMM (radmm train --help)\n"
     "  predict     predict with a trained model.bin (radmm predict --help)\n"
     "  bench       speedup and memory against the number of workers (radmm bench --help)\n"
+    "  plot        one convergence plot comparing run folders (radmm plot --help)\n"
     "  cleanup     remove shared-memory objects left by killed runs\n"
     "  sync-bench  time a bare semaphore round trip to a forked process\n"
     "  version     print the version\n";
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
     if (command == "cleanup") return run_cleanup(args);
     if (command == "sync-bench") return run_sync_bench(args);
     if (command == "bench") return run_bench(args);
+    if (command == "plot") return run_plot(args);
     if (command == "version" || command == "--version") {
       std::printf("radmm %s\n", RADMM_VERSION);
       return 0;

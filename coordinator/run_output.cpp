@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <algorithm>
 #include <sstream>
 
 #include "common/io.hpp"
 #include "common/plot.hpp"
+#include "coordinator/plot_runs.hpp"
 
 namespace radmm {
 
@@ -144,38 +146,19 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
 void RunOutput::write_model(const Model& m) { save_model(dir_ + "/model.bin", m); }
 
 void RunOutput::write_plot() {
-  std::istringstream in(read_file(dir_ + "/metrics.csv"));
-  std::string line;
-  std::getline(in, line);  // header
-  Series l_iter{"L_beta", {}, {}}, l_time{"L_beta", {}, {}};
-  Series train{"train (forward)", {}, {}}, test{"test (forward)", {}, {}}, relaxed{"relaxed V_N", {}, {}, true};
-  Series train_t = train, test_t = test, relaxed_t = relaxed;
-  while (std::getline(in, line)) {
-    std::vector<std::string> c;
-    std::istringstream cells(line);
-    std::string cell;
-    while (std::getline(cells, cell, ',')) c.push_back(cell);
-    if (c.size() < 7) continue;
-    const double it = std::atof(c[0].c_str()), t = std::atof(c[1].c_str());
-    l_iter.x.push_back(it);
-    l_iter.y.push_back(std::atof(c[2].c_str()));
-    l_time.x.push_back(t);
-    l_time.y.push_back(std::atof(c[2].c_str()));
-    relaxed.x.push_back(it);
-    relaxed.y.push_back(std::atof(c[6].c_str()));
-    relaxed_t.x.push_back(t);
-    relaxed_t.y.push_back(std::atof(c[6].c_str()));
-    if (!c[3].empty()) {
-      train.x.push_back(it);
-      train.y.push_back(std::atof(c[3].c_str()));
-      train_t.x.push_back(t);
-      train_t.y.push_back(std::atof(c[3].c_str()));
+  const MetricsTable t = read_metrics(dir_ + "/metrics.csv");
+  Series l_iter{"L_beta", t.iter, t.lagrangian}, l_time{"L_beta", t.elapsed_s, t.lagrangian};
+  Series train{"train (forward)", {}, {}}, test{"test (forward)", {}, {}};
+  Series relaxed{"relaxed V_N", t.iter, t.relaxed_mse, true}, relaxed_t{"relaxed V_N", t.elapsed_s, t.relaxed_mse, true};
+  Series train_t = train, test_t = test;
+  for (std::size_t k = 0; k < t.iter.size(); ++k) {
+    if (!std::isnan(t.train_mse[k])) {
+      train.x.push_back(t.iter[k]), train.y.push_back(t.train_mse[k]);
+      train_t.x.push_back(t.elapsed_s[k]), train_t.y.push_back(t.train_mse[k]);
     }
-    if (!c[4].empty()) {
-      test.x.push_back(it);
-      test.y.push_back(std::atof(c[4].c_str()));
-      test_t.x.push_back(t);
-      test_t.y.push_back(std::atof(c[4].c_str()));
+    if (!std::isnan(t.test_mse[k])) {
+      test.x.push_back(t.iter[k]), test.y.push_back(t.test_mse[k]);
+      test_t.x.push_back(t.elapsed_s[k]), test_t.y.push_back(t.test_mse[k]);
     }
   }
   const std::vector<Panel> panels = {

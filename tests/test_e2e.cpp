@@ -131,3 +131,29 @@ TEST_CASE("plots are well-formed SVG with one polyline per series") {
   CHECK(svg.find("nan") == std::string::npos);
   CHECK(svg.find("inf") == std::string::npos);
 }
+
+TEST_CASE("radmm plot draws one line per run and method in each panel, and names a bad folder") {
+  const std::string dir = test::temp_dir("plot");
+  const std::string smoke = std::string(RADMM_SOURCE_DIR) + "/configs/smoke.ini";
+  REQUIRE(test::run_radmm({"train", "--config", smoke, "--out", dir + "/a", "--splitting", "ts2"}).exit_code == 0);
+  REQUIRE(test::run_radmm({"train", "--config", smoke, "--out", dir + "/b", "--method", "adam", "--workers", "0"}).exit_code == 0);
+  const auto r = test::run_radmm({"plot", "--out", dir + "/cmp.svg", dir + "/a", dir + "/b"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string svg = test::slurp(dir + "/cmp.svg");
+  CHECK(svg.substr(svg.size() - 7) == "</svg>\n");
+  std::size_t lines = 0;
+  for (std::size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++lines;
+  CHECK(lines == 8);  // 4 panels x 2 runs
+  CHECK(svg.find(">admm ts2 proximal</text>") != std::string::npos);
+  CHECK(svg.find(">adam</text>") != std::string::npos);
+  const auto missing = test::run_radmm({"plot", "--out", dir + "/x.svg", dir + "/none"});
+  CHECK(missing.exit_code == 66);
+  CHECK(missing.err.find(dir + "/none/metrics.csv") != std::string::npos);
+  CHECK(test::run_radmm({"plot", dir + "/a"}).exit_code == 64);  // --out is required
+  // A truncated row names file and line.
+  test::write_text(dir + "/a/metrics.csv", test::slurp(dir + "/a/metrics.csv") + "7,0.1\n");
+  const auto bad = test::run_radmm({"plot", "--out", dir + "/y.svg", dir + "/a"});
+  CHECK(bad.exit_code == 65);
+  CHECK(bad.err.find("metrics.csv:") != std::string::npos);
+}

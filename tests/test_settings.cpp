@@ -2,6 +2,7 @@
 // option, config files load with the command line winning, and bad files name the line.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cmath>
 #include <functional>
 
@@ -165,4 +166,21 @@ TEST_CASE("flop count of a tiny network against a hand count") {
   CHECK(layer_flops(d, 1) == doctest::Approx(372));
   CHECK(layer_flops(d, 2) == doctest::Approx(575.0 + 2.0 / 3));
   CHECK(iteration_flops(d) == doctest::Approx(971.0 + 2.0 / 3));
+}
+
+TEST_CASE("every option of radmm train --help has a row in the README settings table") {
+  const std::string help = parse_train_command({"--help"}).help_text;
+  const std::string readme = test::slurp(std::string(RADMM_SOURCE_DIR) + "/README.md");
+  std::size_t pos = 0, found = 0;
+  while ((pos = help.find("--", pos)) != std::string::npos) {
+    std::size_t end = pos + 2;
+    while (end < help.size() && (std::isalnum(static_cast<unsigned char>(help[end])) || help[end] == '-')) ++end;
+    const std::string name = help.substr(pos, end - pos);
+    pos = end;
+    if (name.size() <= 2) continue;
+    CAPTURE(name);
+    CHECK(readme.find("| `" + name) != std::string::npos);
+    ++found;
+  }
+  CHECK(found > 25);
 }
