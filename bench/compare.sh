@@ -1,23 +1,57 @@
 #!/usr/bin/env bash
-# ADMM against its family and backprop on the same network, data, split and initial weights:
-# test MSE (quality points squared) and wall time per method, data set and seed, then the means.
-# Usage: bench/compare.sh [depth] [width]   (defaults 5 32; about a minute on 2 cores)
+# Every method and variant on the same network, data, split and initial weights: test MSE
+# (quality points squared) and wall time per data set, depth, method and seed, then the means as a
+# Markdown table and one convergence plot per data set and depth (seed 1, radmm plot).
+# Usage: bench/compare.sh [OUT_DIR] [depths] [width] [seeds] [iterations]
+#   defaults: runs/compare "5 20" 32 "1 2 3" 100   (about 15 minutes on 2 cores)
+# Writes OUT_DIR/compare.csv, OUT_DIR/compare.md and OUT_DIR/<data>-d<depth>.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=./build/radmm
-depth=${1:-5} width=${2:-32}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-methods=("admm" "bcd" "adam --batch-size 32" "gd --batch-size 32")
-echo "data,method,seed,test_mse,train_mse,elapsed_s"
-for data in red white; do for m in "${methods[@]}"; do for seed in 1 2 3; do
-  # shellcheck disable=SC2086
-  $bin train --data builtin:wine-$data --depth "$depth" --width "$width" --iterations 100 --workers 0 \
-    --seed "$seed" --method $m --quiet --eval-every 0 --out "$tmp/run" >/dev/null
-  get() { grep -o "\"$1\": [-0-9.e+]*" "$tmp/run/summary.json" | head -1 | awk '{print $2}'; }
-  echo "$data,${m%% *},$seed,$(get test_mse),$(get train_mse),$(get elapsed_s)"
-done; done; done | tee "$tmp/all.csv"
-echo
-echo "# means over seeds 1-3 (depth $depth, width $width, 100 iterations or epochs, head refit on)"
-awk -F, '{k=$1","$2; t[k]+=$4; s[k]+=$6; n[k]++} END {for (k in t) printf "%s,%.4f,%.2f\n", k, t[k]/n[k], s[k]/n[k]}' \
-  "$tmp/all.csv" | sort
+[ -x "$bin" ] || { echo "build first: ./run.sh radmm version" >&2; exit 1; }
+out=${1:-runs/compare} depths=${2:-"5 20"} width=${3:-32} seeds=${4:-"1 2 3"} iters=${5:-100}
+mkdir -p "$out"
+runs=$(mktemp -d)
+trap 'rm -rf "$runs"' EXIT
+# label|train options (every run in-process, so the wall times compare like for like)
+methods=(
+  "admm|"
+  "admm-phase|--schedule phase"
+  "admm-ts3-linearized|--update linearized"
+  "admm-ts2|--splitting ts2"
+  "admm-ts2-linearized|--splitting ts2 --update linearized"
+  "bcd|--method bcd"
+  "adam|--method adam --batch-size 32"
+  "gd|--method gd --batch-size 32"
+)
+echo "data,depth,method,seed,test_mse,train_mse,elapsed_s" > "$out/compare.csv"
+for data in red white; do for depth in $depths; do
+  plots=()
+  for m in "${methods[@]}"; do label=${m%%|*} opts=${m#*|}; for seed in $seeds; do
+    dir="$runs/$data-$depth-$label-$seed"
+    # shellcheck disable=SC2086
+    $bin train --data "builtin:wine-$data" --depth "$depth" --width "$width" --iterations "$iters" --workers 0 \
+      --seed "$seed" --quiet --eval-every 5 --out "$dir" $opts >/dev/null
+    get() { grep -o "\"$1\": [-0-9.e+]*" "$dir/summary.json" | head -1 | awk '{print $2}'; }
+    echo "$data,$depth,$label,$seed,$(get test_mse),$(get train_mse),$(get elapsed_s)" | tee -a "$out/compare.csv"
+    [ "$seed" = "${seeds%% *}" ] && plots+=("$dir")
+  done; done
+  $bin plot --out "$out/$data-d$depth.svg" "${plots[@]}" >/dev/null
+done; done
+{
+  echo "Mean over seeds ($seeds) of the test MSE (quality points squared) and the wall time in seconds;"
+  echo "width $width, $iters iterations (epochs for adam / gd), in-process, head refit on for every method."
+  echo "Command: bench/compare.sh $out \"$depths\" $width \"$seeds\" $iters"
+  echo
+  awk -F, -v depths="$depths" 'NR > 1 {c = $1 " d" $2 "," $3; t[c] += $5; s[c] += $7; n[c]++}
+    END {
+      split("admm admm-phase admm-ts3-linearized admm-ts2 admm-ts2-linearized bcd adam gd", order, " ");
+      nd = split(depths, ds, " ");
+      printf "| data, depth |"; for (i = 1; i <= 8; i++) printf " %s |", order[i]; printf "\n|---|";
+      for (i = 1; i <= 8; i++) printf "---|"; printf "\n";
+      split("red white", data, " ");
+      for (a = 1; a <= 2; a++) for (j = 1; j <= nd; j++) { k = data[a] " d" ds[j]; printf "| %s |", k;
+        for (i = 1; i <= 8; i++) { c = k "," order[i];
+          if (n[c]) printf " %.3f (%.1f s) |", t[c] / n[c], s[c] / n[c]; else printf " - |" }
+        printf "\n" } }' "$out/compare.csv"
+} | tee "$out/compare.md"

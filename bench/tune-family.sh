@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The second defaults sweep (docs/tuning.md, issue 5): schedule x re-projection x lambda x beta x
 # alpha on red and white wine, depth 5, width 32, 100 iterations, seeds 1-3, head refit on,
-# in-process. One CSV row per run, then the grid points ranked by the mean of red's and white's
+# in-process (SCHEDULES="sweep:1 ..." picks schedule:reproject pairs). One CSV row per run, then the grid points ranked by the mean of red's and white's
 # mean test MSE. Usage: bench/tune-family.sh > docs/tune-family.csv   (about 10 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./build/radmm
+bin=${RADMM_BIN:-./build/radmm}
 [ -x "$bin" ] || { echo "build first: ./run.sh radmm version" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "schedule,reproject,lambda,beta,alpha,data,seed,test_mse,train_mse"
-for sr in phase:0 phase:3 sweep:0 sweep:1 sweep:2; do for lambda in 0.1 1 10; do for beta in 1.05 2; do
+for sr in ${SCHEDULES:-phase:0 phase:3 sweep:0 sweep:1 sweep:2}; do for lambda in 0.1 1 10; do for beta in 1.05 2; do
   for alpha in 0.01 0.1; do for data in red white; do for seed in 1 2 3; do
     $bin train --workers 0 --quiet --out "$tmp/run" --data "builtin:wine-$data" --depth 5 --width 32 \
       --iterations 100 --seed "$seed" --schedule "${sr%:*}" --reproject-every "${sr#*:}" --lambda $lambda \

@@ -1,6 +1,6 @@
 // Settings: every knob of a run, with in-class defaults, validate(), and the
 // Boost.Program_options table that reads them from the command line and INI files.
-// Defaults come from the sweep recorded in docs/tuning.md.
+// Defaults come from the sweeps recorded in docs/tuning.md.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -33,13 +33,13 @@ struct Settings {
   int iterations = 100;                   ///< K, ADMM iterations (epochs for gd / adam)
   double gamma = 1.0;                     ///< weight of the activation penalty ||V_i - R_i - sigma(U_i)||^2
   double rho = 1.0;                       ///< weight of the pre-activation penalty ||U_i - W_i V~_{i-1}||^2
-  double beta = 2.0;                      ///< augmented-Lagrangian penalty of the output constraint (> 1)
-  double alpha = 0.1;                     ///< proximal weight on every block step (>= 0)
+  double beta = 1.05;                     ///< augmented-Lagrangian penalty of the output constraint (> 1)
+  double alpha = 0.01;                    ///< proximal weight on every block step (>= 0)
   double lambda = 10.0;                   ///< ridge weight on every W_i (bias included)
   std::string schedule = "phase";         ///< sweep | phase
   std::string splitting = "ts3";          ///< ts3 (U and V) | ts2 (V only, sigma inside the penalty)
   std::string update = "proximal";        ///< proximal (exact block minimisers) | linearized (prox-gradient)
-  int reproject_every = 0;                ///< reset U, V, V_N, Lambda to the forward pass every k iterations (0 = never)
+  int reproject_every = 3;                ///< reset U, V, V_N, Lambda to the forward pass every k iterations (0 = never)
   bool refit_head = true;                 ///< ridge-refit W_N on the true forward features at the end
 
   // Parallel run

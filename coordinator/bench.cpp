@@ -223,6 +223,7 @@ int run_bench(const std::vector<std::string>& all_args) {
   s.eval_every = 0;
   s.quiet = true;
   s.refit_head = false;
+  s.diagnostics = false;  // its state copy would be timed with the iteration
   s.validate();
   std::vector<int> counts;
   if (worker_list.empty())

@@ -74,8 +74,10 @@ TEST_CASE("a run reports the diagnostics: a_j >= alpha/2, no increase, every col
   const std::string dir = test::temp_dir("diag");
   for (const char* update : {"proximal", "linearized"}) {
     CAPTURE(update);
+    // No re-projection, so every window of 4 iterations is one stretch of ADMM.
     const auto r = test::run_radmm({"train", "--depth", "4", "--width", "8", "--iterations", "30", "--workers", "0",
-                                    "--update", update, "--out", dir + "/" + update, "--quiet"});
+                                    "--update", update, "--out", dir + "/" + update, "--quiet", "--alpha", "0.1",
+                                    "--beta", "2", "--reproject-every", "0"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.err.find("warning") == std::string::npos);
@@ -84,11 +86,19 @@ TEST_CASE("a run reports the diagnostics: a_j >= alpha/2, no increase, every col
     for (int j = 1; j <= 4; ++j) {
       const auto at = s.find("\"a" + std::to_string(j) + "\": ");
       REQUIRE(at != std::string::npos);
-      CHECK(std::atof(s.c_str() + at + 6) >= 0.05);  // alpha / 2 with the default alpha = 0.1
+      CHECK(std::atof(s.c_str() + at + 6) >= 0.05);  // alpha / 2
     }
     CHECK(s.find("\"kind\": \"") != std::string::npos);
     const std::string m = test::slurp(dir + "/" + update + "/metrics.csv");
     CHECK(m.find("step_sq,decrease,relaxation_gap,restart") != std::string::npos);
     CHECK(m.find(",,") == std::string::npos);
   }
+  // With re-projection every 2 iterations only windows inside one stretch count: a3, a4 undefined.
+  const auto r = test::run_radmm({"train", "--depth", "4", "--width", "8", "--iterations", "10", "--workers", "0",
+                                  "--reproject-every", "2", "--out", dir + "/rp", "--quiet"});
+  REQUIRE(r.exit_code == 0);
+  const std::string s = test::slurp(dir + "/rp/summary.json");
+  CHECK(s.find("\"restarts\": 4") != std::string::npos);  // before iterations 3, 5, 7, 9
+  CHECK(s.find("\"a3\": null, \"a4\": null") != std::string::npos);
+  CHECK(s.find("\"violations\": 0") != std::string::npos);
 }

@@ -145,7 +145,7 @@ TEST_CASE("radmm plot draws one line per run and method in each panel, and names
   std::size_t lines = 0;
   for (std::size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++lines;
   CHECK(lines == 8);  // 4 panels x 2 runs
-  CHECK(svg.find(">admm ts2 proximal</text>") != std::string::npos);
+  CHECK(svg.find(">admm ts2 proximal reproject 3</text>") != std::string::npos);
   CHECK(svg.find(">adam</text>") != std::string::npos);
   const auto missing = test::run_radmm({"plot", "--out", dir + "/x.svg", dir + "/none"});
   CHECK(missing.exit_code == 66);
