@@ -7,7 +7,7 @@
 # Writes OUT_DIR/compare.csv, OUT_DIR/compare.md and OUT_DIR/<data>-d<depth>.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./build/radmm
+bin=${RADMM_BIN:-./build/radmm}
 [ -x "$bin" ] || { echo "build first: ./run.sh radmm version" >&2; exit 1; }
 out=${1:-runs/compare} depths=${2:-"5 20"} width=${3:-32} seeds=${4:-"1 2 3"} iters=${5:-100}
 mkdir -p "$out"
@@ -16,7 +16,7 @@ trap 'rm -rf "$runs"' EXIT
 # label|train options (every run in-process, so the wall times compare like for like)
 methods=(
   "admm|"
-  "admm-phase|--schedule phase"
+  "admm-sweep|--schedule sweep --reproject-every 1"
   "admm-ts3-linearized|--update linearized"
   "admm-ts2|--splitting ts2"
   "admm-ts2-linearized|--splitting ts2 --update linearized"
@@ -29,29 +29,38 @@ for data in red white; do for depth in $depths; do
   plots=()
   for m in "${methods[@]}"; do label=${m%%|*} opts=${m#*|}; for seed in $seeds; do
     dir="$runs/$data-$depth-$label-$seed"
+    status=0
     # shellcheck disable=SC2086
     $bin train --data "builtin:wine-$data" --depth "$depth" --width "$width" --iterations "$iters" --workers 0 \
-      --seed "$seed" --quiet --eval-every 5 --out "$dir" $opts >/dev/null
+      --seed "$seed" --quiet --eval-every 1 --out "$dir" $opts >/dev/null 2>"$runs/err" || status=$?
+    if [ "$status" = 3 ]; then  # diverged (exit 3): recorded, not averaged
+      echo "$data,$depth,$label,$seed,diverged,diverged," | tee -a "$out/compare.csv"
+      continue
+    elif [ "$status" != 0 ]; then
+      cat "$runs/err" >&2; exit "$status"
+    fi
     get() { grep -o "\"$1\": [-0-9.e+]*" "$dir/summary.json" | head -1 | awk '{print $2}'; }
     echo "$data,$depth,$label,$seed,$(get test_mse),$(get train_mse),$(get elapsed_s)" | tee -a "$out/compare.csv"
-    [ "$seed" = "${seeds%% *}" ] && plots+=("$dir")
+    if [ "$seed" = "${seeds%% *}" ]; then plots+=("$dir"); fi
   done; done
   $bin plot --out "$out/$data-d$depth.svg" "${plots[@]}" >/dev/null
 done; done
 {
   echo "Mean over seeds ($seeds) of the test MSE (quality points squared) and the wall time in seconds;"
-  echo "width $width, $iters iterations (epochs for adam / gd), in-process, head refit on for every method."
+  echo "width $width, $iters iterations (epochs for adam / gd), in-process, head refit on for every method;"
+  echo "a diverged run (exit 3) is counted, not averaged."
   echo "Command: bench/compare.sh $out \"$depths\" $width \"$seeds\" $iters"
   echo
-  awk -F, -v depths="$depths" 'NR > 1 {c = $1 " d" $2 "," $3; t[c] += $5; s[c] += $7; n[c]++}
+  awk -F, -v depths="$depths" 'NR > 1 {c = $1 " d" $2 "," $3; if ($5 == "diverged") {dv[c]++; next} t[c] += $5; s[c] += $7; n[c]++}
     END {
-      split("admm admm-phase admm-ts3-linearized admm-ts2 admm-ts2-linearized bcd adam gd", order, " ");
+      split("admm admm-sweep admm-ts3-linearized admm-ts2 admm-ts2-linearized bcd adam gd", order, " ");
       nd = split(depths, ds, " ");
       printf "| data, depth |"; for (i = 1; i <= 8; i++) printf " %s |", order[i]; printf "\n|---|";
       for (i = 1; i <= 8; i++) printf "---|"; printf "\n";
       split("red white", data, " ");
       for (a = 1; a <= 2; a++) for (j = 1; j <= nd; j++) { k = data[a] " d" ds[j]; printf "| %s |", k;
         for (i = 1; i <= 8; i++) { c = k "," order[i];
-          if (n[c]) printf " %.3f (%.1f s) |", t[c] / n[c], s[c] / n[c]; else printf " - |" }
+          if (n[c]) printf " %.3f (%.1f s)%s |", t[c] / n[c], s[c] / n[c], dv[c] ? ", " dv[c] " diverged" : "";
+          else printf " %s |", dv[c] ? "diverged" : "-" }
         printf "\n" } }' "$out/compare.csv"
 } | tee "$out/compare.md"

@@ -14,7 +14,8 @@ namespace radmm {
 namespace {
 
 constexpr double kW = 460, kH = 300, kLeft = 70, kRight = 20, kTop = 34, kBottom = 46;
-const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"};
+const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                          "#8c564b", "#17becf", "#e377c2", "#7f7f7f", "#bcbd22"};
 
 std::string num(double v) {
   char b[32];

@@ -7,6 +7,7 @@
 
 #include <boost/program_options.hpp>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -139,11 +140,14 @@ int run_train(const std::vector<std::string>& args) {
       std::printf("radmm: before the refit: test MSE %.4f, train MSE %.4f\n", res.admm_test_mse, res.admm_train_mse);
     if (s.diagnostics && !s.backprop()) {
       const DiagnosticsSummary& d = res.diagnostics;
-      std::printf("radmm: diagnostics: %d L_beta increases; decrease constants a1..a4 %s %s %s %s; tail %s",
-                  d.violations, format_double(d.decrease_constants[0], true).c_str(),
-                  format_double(d.decrease_constants[1], true).c_str(),
-                  format_double(d.decrease_constants[2], true).c_str(),
-                  format_double(d.decrease_constants[3], true).c_str(), d.rate.kind.c_str());
+      std::string a;
+      for (double x : d.decrease_constants) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, std::isnan(x) ? " -" : " %.3g", x);
+        a += buf;
+      }
+      std::printf("radmm: diagnostics: %d L_beta increases, %d re-projections; decrease constants a1..a4%s; tail %s",
+                  d.violations, d.restarts, a.c_str(), d.rate.kind.c_str());
       if (d.rate.kind == "geometric") std::printf(" (q = %.4g per iteration)", d.rate.q);
       if (d.rate.kind == "power-law" && d.rate.p > 0)
         std::printf(" (L - L* ~ k^-%.3g, KL exponent %.3g)", d.rate.p, d.rate.kl_exponent);
