@@ -10,139 +10,162 @@ namespace radmm {
 namespace {
 
 /// Gram matrix of P~ = [P; 1^T] scaled by `scale`, plus `shift` on the diagonal (lower half filled).
-Mat gram_tilde(const ConstMatRef& p, double scale, double shift) {
+template <class T>
+MatT<T> gram_tilde(const ConstMatRefT<T>& p, T scale, T shift) {
   const auto k = p.rows();
-  Mat g = Mat::Zero(k + 1, k + 1);
-  g.topLeftCorner(k, k).selfadjointView<Eigen::Lower>().rankUpdate(p, scale);
+  MatT<T> g = MatT<T>::Zero(k + 1, k + 1);
+  g.topLeftCorner(k, k).template selfadjointView<Eigen::Lower>().rankUpdate(p, scale);
   g.block(k, 0, 1, k) = scale * p.rowwise().sum().transpose();
-  g(k, k) = scale * static_cast<double>(p.cols());
+  g(k, k) = scale * static_cast<T>(p.cols());
   g.diagonal().array() += shift;
   return g;
 }
 
 /// Solves W (scale P~ P~^T + (lambda + alpha) I) = scale T P~^T + alpha W^k for W, in place.
-void ridge_solve(MatRef w, const ConstMatRef& t, const ConstMatRef& p, double scale, const Penalties& pen) {
+template <class T>
+void ridge_solve(MatRefT<T> w, const ConstMatRefT<T>& t, const ConstMatRefT<T>& p, T scale, const Coef<T>& c) {
   const auto k = p.rows();
-  Mat rhs(k + 1, w.rows());  // (scale P~ T^T + alpha W^T)
+  MatT<T> rhs(k + 1, w.rows());  // (scale P~ T^T + alpha W^T)
   rhs.topRows(k).noalias() = p * t.transpose();
   rhs.row(k) = t.rowwise().sum().transpose();
   rhs *= scale;
-  rhs.noalias() += pen.alpha * w.transpose();
-  Eigen::LLT<Mat> llt(gram_tilde(p, scale, pen.lambda + pen.alpha));
+  rhs.noalias() += c.alpha * w.transpose();
+  Eigen::LLT<MatT<T>> llt(gram_tilde<T>(p, scale, c.lambda + c.alpha));
   llt.solveInPlace(rhs);
   w = rhs.transpose();
 }
 
 /// v += coef * sigma(u).
-void add_sigma(MatRef v, double coef, const ConstMatRef& u, Activation act) {
-  if (act == Activation::kRelu) v += coef * u.cwiseMax(0.0);
+template <class T>
+void add_sigma(MatRefT<T> v, T coef, const ConstMatRefT<T>& u, Activation act) {
+  if (act == Activation::kRelu) v += coef * u.cwiseMax(T(0));
   else v += coef * u;
 }
 
 /// v <- alpha v + gamma (R_i + sigma(U_i)): the right-hand side's terms from layer i itself.
-void own_layer_rhs(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u, const Penalties& pen) {
-  v *= pen.alpha;
-  if (residual) v += pen.gamma * input;
-  add_sigma(v, pen.gamma, u, pen.activation);
+template <class T>
+void own_layer_rhs(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
+                   const Coef<T>& c, Activation act) {
+  v *= c.alpha;
+  if (residual) v += c.gamma * input;
+  add_sigma<T>(v, c.gamma, u, act);
 }
 
 /// Solves (diag I + scale A^T A) V = V in place, A = w.leftCols(d).
-void solve_activation_system(MatRef v, const ConstMatRef& w, double diag, double scale) {
+template <class T>
+void solve_activation_system(MatRefT<T> v, const ConstMatRefT<T>& w, T diag, T scale) {
   const auto d = v.rows();
-  Mat m = Mat::Zero(d, d);
-  m.selfadjointView<Eigen::Lower>().rankUpdate(w.leftCols(d).transpose(), scale);
+  MatT<T> m = MatT<T>::Zero(d, d);
+  m.template selfadjointView<Eigen::Lower>().rankUpdate(w.leftCols(d).transpose(), scale);
   m.diagonal().array() += diag;
-  Eigen::LLT<Mat> llt(m);
+  Eigen::LLT<MatT<T>> llt(m);
   llt.solveInPlace(v);
 }
 
 }  // namespace
 
-void update_weights(MatRef w, const ConstMatRef& u, const ConstMatRef& input, const Penalties& pen) {
-  ridge_solve(w, u, input, pen.rho, pen);
+template <class T>
+void update_weights(MatRefT<T> w, const ConstMatRefT<T>& u, const ConstMatRefT<T>& input, const Penalties& pen) {
+  const Coef<T> c(pen);
+  ridge_solve<T>(w, u, input, c.rho, c);
 }
 
-void update_output_weights(MatRef w, const ConstMatRef& vn, const ConstMatRef& lambda_mult,
-                           const ConstMatRef& input, const Penalties& pen) {
+template <class T>
+void update_output_weights(MatRefT<T> w, const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult,
+                           const ConstMatRefT<T>& input, const Penalties& pen) {
   // beta V_N + Lambda = beta (V_N + Lambda / beta): a ridge fit to the shifted target.
-  Mat t = vn + lambda_mult / pen.beta;
-  ridge_solve(w, t, input, pen.beta, pen);
+  const Coef<T> c(pen);
+  MatT<T> t = vn + lambda_mult / c.beta;
+  ridge_solve<T>(w, t, input, c.beta, c);
 }
 
-void update_activations(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u,
-                        const ConstMatRef& v_next, const ConstMatRef& u_next, const ConstMatRef& w_next,
+template <class T>
+void update_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
+                        const ConstMatRefT<T>& v_next, const ConstMatRefT<T>& u_next, const ConstMatRefT<T>& w_next,
                         const Penalties& pen) {
+  const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_next.leftCols(d);
-  own_layer_rhs(v, input, residual, u, pen);
-  v += pen.gamma * v_next;
-  add_sigma(v, -pen.gamma, u_next, pen.activation);
-  v.noalias() += pen.rho * a.transpose() * u_next;
-  const Eigen::VectorXd atb = pen.rho * (a.transpose() * w_next.col(d));
+  own_layer_rhs<T>(v, input, residual, u, c, pen.activation);
+  v += c.gamma * v_next;
+  add_sigma<T>(v, -c.gamma, u_next, pen.activation);
+  v.noalias() += c.rho * a.transpose() * u_next;
+  const typename Num<T>::Vec atb = c.rho * (a.transpose() * w_next.col(d));
   v.colwise() -= atb;
-  solve_activation_system(v, w_next, 2 * pen.gamma + pen.alpha, pen.rho);
+  solve_activation_system<T>(v, w_next, 2 * c.gamma + c.alpha, c.rho);
 }
 
-void update_last_activations(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u,
-                             const ConstMatRef& vn, const ConstMatRef& lambda_mult, const ConstMatRef& w_out,
-                             const Penalties& pen) {
+template <class T>
+void update_last_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
+                             const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult,
+                             const ConstMatRefT<T>& w_out, const Penalties& pen) {
+  const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_out.leftCols(d);
-  v *= pen.alpha;
-  if (residual) v += pen.gamma * input;
-  add_sigma(v, pen.gamma, u, pen.activation);
+  own_layer_rhs<T>(v, input, residual, u, c, pen.activation);
   v.noalias() += a.transpose() * lambda_mult;
-  v.noalias() += pen.beta * a.transpose() * vn;
-  const Eigen::VectorXd atb = pen.beta * (a.transpose() * w_out.col(d));
+  v.noalias() += c.beta * a.transpose() * vn;
+  const typename Num<T>::Vec atb = c.beta * (a.transpose() * w_out.col(d));
   v.colwise() -= atb;
-  solve_activation_system(v, w_out, pen.gamma + pen.alpha, pen.beta);
+  solve_activation_system<T>(v, w_out, c.gamma + c.alpha, c.beta);
 }
 
-double prox_preactivation(double a, double c, double gamma, double s, Activation act) {
+template <class T>
+T prox_preactivation(T a, T c, T gamma, T s, Activation act) {
   if (act == Activation::kIdentity) return (gamma * a + s * c) / (gamma + s);
-  const double um = std::min(c, 0.0);
-  const double up = std::max((gamma * a + s * c) / (gamma + s), 0.0);
-  const double cost_m = 0.5 * gamma * a * a + 0.5 * s * (um - c) * (um - c);
-  const double cost_p = 0.5 * gamma * (a - up) * (a - up) + 0.5 * s * (up - c) * (up - c);
+  const T um = std::min(c, T(0));
+  const T up = std::max((gamma * a + s * c) / (gamma + s), T(0));
+  const T cost_m = T(0.5) * gamma * a * a + T(0.5) * s * (um - c) * (um - c);
+  const T cost_p = T(0.5) * gamma * (a - up) * (a - up) + T(0.5) * s * (up - c) * (up - c);
   return cost_p < cost_m ? up : um;
 }
 
-void update_preactivations(MatRef u, const ConstMatRef& v, const ConstMatRef& input, bool residual,
-                           const ConstMatRef& w, MatRef z, const Penalties& pen) {
-  affine(w, input, z);
-  const double s = pen.rho + pen.alpha;
+template <class T>
+void update_preactivations(MatRefT<T> u, const ConstMatRefT<T>& v, const ConstMatRefT<T>& input, bool residual,
+                           const ConstMatRefT<T>& w, MatRefT<T> z, const Penalties& pen) {
+  const Coef<T> k(pen);
+  affine<T>(w, input, z);
+  const T s = k.rho + k.alpha;
   for (Eigen::Index j = 0; j < u.cols(); ++j) {
     for (Eigen::Index r = 0; r < u.rows(); ++r) {
-      const double a = residual ? v(r, j) - input(r, j) : v(r, j);
-      const double c = (pen.rho * z(r, j) + pen.alpha * u(r, j)) / s;
-      u(r, j) = prox_preactivation(a, c, pen.gamma, s, pen.activation);
+      const T a = residual ? v(r, j) - input(r, j) : v(r, j);
+      const T c = (k.rho * z(r, j) + k.alpha * u(r, j)) / s;
+      u(r, j) = prox_preactivation<T>(a, c, k.gamma, s, pen.activation);
     }
   }
 }
 
-void update_output(MatRef vn, const ConstMatRef& y, const ConstMatRef& lambda_mult, const ConstMatRef& zn,
-                   const Penalties& pen) {
-  vn = (y - lambda_mult + pen.beta * zn) / (1.0 + pen.beta);
+template <class T>
+void update_output(MatRefT<T> vn, const ConstMatRefT<T>& y, const ConstMatRefT<T>& lambda_mult,
+                   const ConstMatRefT<T>& zn, const Penalties& pen) {
+  const T beta = T(pen.beta);
+  vn = (y - lambda_mult + beta * zn) / (T(1) + beta);
 }
 
-void update_multiplier(MatRef lambda_mult, const ConstMatRef& vn, const ConstMatRef& zn, const Penalties& pen) {
-  lambda_mult += pen.beta * (vn - zn);
+template <class T>
+void update_multiplier(MatRefT<T> lambda_mult, const ConstMatRefT<T>& vn, const ConstMatRefT<T>& zn,
+                       const Penalties& pen) {
+  lambda_mult += T(pen.beta) * (vn - zn);
 }
 
-double layer_objective(const ConstMatRef& v, const ConstMatRef& input, bool residual, const ConstMatRef& u,
-                       const ConstMatRef& z, const ConstMatRef& w, const Penalties& pen) {
+template <class T>
+double layer_objective(const ConstMatRefT<T>& v, const ConstMatRefT<T>& input, bool residual,
+                       const ConstMatRefT<T>& u, const ConstMatRefT<T>& z, const ConstMatRefT<T>& w,
+                       const Penalties& pen) {
   double act;
   if (pen.activation == Activation::kRelu)
-    act = residual ? (v - input - u.cwiseMax(0.0)).squaredNorm() : (v - u.cwiseMax(0.0)).squaredNorm();
+    act = residual ? (v - input - u.cwiseMax(T(0))).squaredNorm() : (v - u.cwiseMax(T(0))).squaredNorm();
   else
     act = residual ? (v - input - u).squaredNorm() : (v - u).squaredNorm();
-  return 0.5 * pen.gamma * act + 0.5 * pen.rho * (u - z).squaredNorm() + 0.5 * pen.lambda * w.squaredNorm();
+  return 0.5 * pen.gamma * act + 0.5 * pen.rho * double((u - z).squaredNorm()) +
+         0.5 * pen.lambda * double(w.squaredNorm());
 }
 
-double head_objective(const ConstMatRef& vn, const ConstMatRef& y, const ConstMatRef& lambda_mult,
-                      const ConstMatRef& zn, const ConstMatRef& w_out, const Penalties& pen) {
-  return 0.5 * (vn - y).squaredNorm() + 0.5 * pen.lambda * w_out.squaredNorm() +
-         (lambda_mult.array() * (vn - zn).array()).sum() + 0.5 * pen.beta * (vn - zn).squaredNorm();
+template <class T>
+double head_objective(const ConstMatRefT<T>& vn, const ConstMatRefT<T>& y, const ConstMatRefT<T>& lambda_mult,
+                      const ConstMatRefT<T>& zn, const ConstMatRefT<T>& w_out, const Penalties& pen) {
+  return 0.5 * double((vn - y).squaredNorm()) + 0.5 * pen.lambda * double(w_out.squaredNorm()) +
+         double((lambda_mult.array() * (vn - zn).array()).sum()) + 0.5 * pen.beta * double((vn - zn).squaredNorm());
 }
 
 Mat ridge_head(const ConstMatRef& y, const ConstMatRef& input, double lambda) {
@@ -150,8 +173,33 @@ Mat ridge_head(const ConstMatRef& y, const ConstMatRef& input, double lambda) {
   Penalties pen;
   pen.lambda = lambda;
   pen.alpha = 0;
-  ridge_solve(w, y, input, 1.0, pen);
+  ridge_solve<double>(w, y, input, 1.0, Coef<double>(pen));
   return w;
 }
+
+// The two precisions of --precision.
+#define RADMM_INSTANTIATE(T)                                                                                        \
+  template void update_weights<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, const Penalties&);    \
+  template void update_output_weights<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&,               \
+                                         const ConstMatRefT<T>&, const Penalties&);                                 \
+  template void update_activations<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&,            \
+                                      const ConstMatRefT<T>&, const ConstMatRefT<T>&, const ConstMatRefT<T>&,      \
+                                      const Penalties&);                                                           \
+  template void update_last_activations<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&,       \
+                                           const ConstMatRefT<T>&, const ConstMatRefT<T>&, const ConstMatRefT<T>&, \
+                                           const Penalties&);                                                      \
+  template T prox_preactivation<T>(T, T, T, T, Activation);                                                        \
+  template void update_preactivations<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, bool,         \
+                                         const ConstMatRefT<T>&, MatRefT<T>, const Penalties&);                     \
+  template void update_output<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, const ConstMatRefT<T>&, \
+                                 const Penalties&);                                                                \
+  template void update_multiplier<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, const Penalties&); \
+  template double layer_objective<T>(const ConstMatRefT<T>&, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&, \
+                                     const ConstMatRefT<T>&, const ConstMatRefT<T>&, const Penalties&);            \
+  template double head_objective<T>(const ConstMatRefT<T>&, const ConstMatRefT<T>&, const ConstMatRefT<T>&,        \
+                                    const ConstMatRefT<T>&, const ConstMatRefT<T>&, const Penalties&);
+RADMM_INSTANTIATE(float)
+RADMM_INSTANTIATE(double)
+#undef RADMM_INSTANTIATE
 
 }  // namespace radmm

@@ -1,13 +1,15 @@
 // The TS3 block updates of ALGORITHM.md section 3 as pure functions over Eigen views,
-// each the exact minimiser of L_beta in its block plus alpha/2 ||X - X^k||^2.
+// each the exact minimiser of L_beta in its block plus alpha/2 ||X - X^k||^2; templates over the
+// scalar (float, double), instantiated for both in admm.cpp.
 // `input` is V_{i-1} (X for layer 1); `residual` says whether R_i(V_{i-1}) = V_{i-1} (i >= 2).
 #pragma once
 #include "common/model.hpp"
+#include "common/num.hpp"
 #include "common/settings.hpp"
 
 namespace radmm {
 
-/// The constants of L_beta and the proximal weight.
+/// The constants of L_beta and the proximal weight (double; each update casts them to its scalar).
 struct Penalties {
   double gamma = 1, rho = 1, beta = 2, alpha = 0, lambda = 0;
   Activation activation = Activation::kRelu;
@@ -20,48 +22,66 @@ struct Penalties {
   }
 };
 
+/// The penalties as scalars of T (Eigen does not mix float matrices with double scalars).
+template <class T>
+struct Coef {
+  T gamma, rho, beta, alpha, lambda;
+  explicit Coef(const Penalties& p)
+      : gamma(T(p.gamma)), rho(T(p.rho)), beta(T(p.beta)), alpha(T(p.alpha)), lambda(T(p.lambda)) {}
+};
+
 /// W_i (i < N) <- (rho U P~^T + alpha W^k)(rho P~ P~^T + (lambda + alpha) I)^{-1},  P = input.
-void update_weights(MatRef w, const ConstMatRef& u, const ConstMatRef& input, const Penalties& pen);
+template <class T = double>
+void update_weights(MatRefT<T> w, const ConstMatRefT<T>& u, const ConstMatRefT<T>& input, const Penalties& pen);
 
 /// W_N <- ((beta V_N + Lambda) P~^T + alpha W^k)(beta P~ P~^T + (lambda + alpha) I)^{-1},  P = V_{N-1}.
-void update_output_weights(MatRef w, const ConstMatRef& vn, const ConstMatRef& lambda_mult,
-                           const ConstMatRef& input, const Penalties& pen);
+template <class T = double>
+void update_output_weights(MatRefT<T> w, const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult,
+                           const ConstMatRefT<T>& input, const Penalties& pen);
 
 /// V_i (1 <= i <= N-2): solves ((2 gamma + alpha) I + rho A^T A) V = gamma (R_i + sigma(U_i))
 ///   + gamma (V_{i+1} - sigma(U_{i+1})) + rho A^T (U_{i+1} - b 1^T) + alpha V^k,  [A, b] = W_{i+1}.
-void update_activations(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u,
-                        const ConstMatRef& v_next, const ConstMatRef& u_next, const ConstMatRef& w_next,
+template <class T = double>
+void update_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
+                        const ConstMatRefT<T>& v_next, const ConstMatRefT<T>& u_next, const ConstMatRefT<T>& w_next,
                         const Penalties& pen);
 
 /// V_{N-1}: solves ((gamma + alpha) I + beta A^T A) V = gamma (R + sigma(U))
 ///   + A^T (Lambda + beta (V_N - b 1^T)) + alpha V^k,  [A, b] = W_N.
-void update_last_activations(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u,
-                             const ConstMatRef& vn, const ConstMatRef& lambda_mult, const ConstMatRef& w_out,
+template <class T = double>
+void update_last_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
+                             const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult, const ConstMatRefT<T>& w_out,
                              const Penalties& pen);
 
 /// U_i, elementwise: argmin gamma/2 (a - sigma(u))^2 + (rho+alpha)/2 (u - c)^2 with
 /// a = V_i - R_i, c = (rho Z + alpha U^k)/(rho + alpha), Z = W_i V~_{i-1}; for ReLU the
 /// cheaper of the two one-sided candidates (ties go to u <= 0). Leaves Z in `z`.
-void update_preactivations(MatRef u, const ConstMatRef& v, const ConstMatRef& input, bool residual,
-                           const ConstMatRef& w, MatRef z, const Penalties& pen);
+template <class T = double>
+void update_preactivations(MatRefT<T> u, const ConstMatRefT<T>& v, const ConstMatRefT<T>& input, bool residual,
+                           const ConstMatRefT<T>& w, MatRefT<T> z, const Penalties& pen);
 
 /// Scalar form of the U step (exposed for tests).
-double prox_preactivation(double a, double c, double gamma, double s, Activation act);
+template <class T = double>
+T prox_preactivation(T a, T c, T gamma, T s, Activation act);
 
 /// V_N <- (Y - Lambda + beta Z_N) / (1 + beta),  Z_N = W_N V~_{N-1}.
-void update_output(MatRef vn, const ConstMatRef& y, const ConstMatRef& lambda_mult, const ConstMatRef& zn,
+template <class T = double>
+void update_output(MatRefT<T> vn, const ConstMatRefT<T>& y, const ConstMatRefT<T>& lambda_mult, const ConstMatRefT<T>& zn,
                    const Penalties& pen);
 
 /// Lambda <- Lambda + beta (V_N - Z_N).
-void update_multiplier(MatRef lambda_mult, const ConstMatRef& vn, const ConstMatRef& zn, const Penalties& pen);
+template <class T = double>
+void update_multiplier(MatRefT<T> lambda_mult, const ConstMatRefT<T>& vn, const ConstMatRefT<T>& zn, const Penalties& pen);
 
 /// Layer i's terms of L_beta: gamma/2 ||V - R - sigma(U)||^2 + rho/2 ||U - Z||^2 + lambda/2 ||W||^2.
-double layer_objective(const ConstMatRef& v, const ConstMatRef& input, bool residual, const ConstMatRef& u,
-                       const ConstMatRef& z, const ConstMatRef& w, const Penalties& pen);
+template <class T = double>
+double layer_objective(const ConstMatRefT<T>& v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
+                       const ConstMatRefT<T>& z, const ConstMatRefT<T>& w, const Penalties& pen);
 
 /// The head's terms: 1/2 ||V_N - Y||^2 + lambda/2 ||W_N||^2 + <Lambda, V_N - Z_N> + beta/2 ||V_N - Z_N||^2.
-double head_objective(const ConstMatRef& vn, const ConstMatRef& y, const ConstMatRef& lambda_mult,
-                      const ConstMatRef& zn, const ConstMatRef& w_out, const Penalties& pen);
+template <class T = double>
+double head_objective(const ConstMatRefT<T>& vn, const ConstMatRefT<T>& y, const ConstMatRefT<T>& lambda_mult,
+                      const ConstMatRefT<T>& zn, const ConstMatRefT<T>& w_out, const Penalties& pen);
 
 /// Ridge regression of the head on fixed features: argmin 1/2 ||Y - W P~||^2 + lambda/2 ||W||^2.
 Mat ridge_head(const ConstMatRef& y, const ConstMatRef& input, double lambda);

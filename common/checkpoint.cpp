@@ -17,7 +17,7 @@ namespace radmm {
 namespace {
 
 constexpr char kMagic[8] = {'R', 'A', 'D', 'M', 'M', 'C', 'K', 'P'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2: scalar size after the dimensions (--precision)
 
 std::string file_name(const Checkpoint& c) {
   char buf[64];
@@ -39,6 +39,7 @@ std::string serialize_checkpoint(const Checkpoint& c) {
   put(s, static_cast<std::int64_t>(c.dims.width));
   put(s, static_cast<std::int64_t>(c.dims.outputs));
   put(s, static_cast<std::int64_t>(c.dims.samples));
+  put(s, c.scalar_bytes);
   put(s, static_cast<std::uint64_t>(c.settings_ini.size()));
   s += c.settings_ini;
   put(s, static_cast<std::uint64_t>(c.state.size()));
@@ -70,9 +71,12 @@ Checkpoint deserialize_checkpoint(const std::string& b, const std::string& name)
   c.dims.width = static_cast<int>(width);
   c.dims.outputs = static_cast<int>(outputs);
   c.dims.samples = samples;
+  c.scalar_bytes = in.get<std::uint32_t>();
+  if (c.scalar_bytes != sizeof(float) && c.scalar_bytes != sizeof(double)) in.fail("bad scalar size");
   c.settings_ini = in.bytes(in.get<std::uint64_t>());
   c.state = in.bytes(in.get<std::uint64_t>());
-  if (c.state.size() != Layout::make(c.dims).bytes()) in.fail("state size does not match its dimensions");
+  if (c.state.size() != Layout::make(c.dims, c.scalar_bytes).bytes())
+    in.fail("state size does not match its dimensions");
   if (!in.at_end()) in.fail("trailing bytes");
   return c;
 }

@@ -16,6 +16,7 @@ struct Checkpoint {
   std::uint64_t fingerprint = 0;  ///< of the data set (Dataset::fingerprint)
   std::string settings_ini;    ///< the run's settings (settings_to_ini)
   Dims dims;
+  std::uint32_t scalar_bytes = sizeof(double);  ///< 4 = --precision float, 8 = double
   std::string state;           ///< the raw state bytes (Layout::bytes())
 };
 

@@ -25,7 +25,9 @@ void line_fit(const std::vector<double>& x, const std::vector<double>& y, double
 
 }  // namespace
 
-bool raised(const StepRecord& s) { return s.l_after - s.l_before > 1e-10 * std::abs(s.l_before) + 1e-12; }
+bool raised(const StepRecord& s, double rel_tol) {
+  return s.l_after - s.l_before > rel_tol * std::abs(s.l_before) + 1e-12;
+}
 
 std::vector<double> sufficient_decrease_constants(const std::vector<StepRecord>& steps, int max_j) {
   const double nan = std::numeric_limits<double>::quiet_NaN();

@@ -16,9 +16,9 @@ struct StepRecord {
   bool restart = false;
 };
 
-/// True when L_beta rose over the iteration by more than rounding (1e-10 relative): under the
-/// guarantee (beta > 1, exact or decrease-tested block steps) it must not.
-bool raised(const StepRecord& s);
+/// True when L_beta rose over the iteration by more than rounding (`rel_tol` relative: 1e-10 in
+/// double, 1e-5 in float): under the guarantee (beta > 1, exact or decrease-tested block steps) it must not.
+bool raised(const StepRecord& s, double rel_tol = 1e-10);
 
 /// a_j for j = 1..max_j: the largest a with L^k - L^{k+j} >= a sum_{t=k}^{k+j-1} ||x^{t+1} - x^t||^2
 /// over every window of j consecutive iterations that no restart splits (O6). NaN where no window

@@ -8,17 +8,18 @@
 namespace radmm {
 
 namespace {
-constexpr std::size_t kAlignDoubles = 8;  // 64 bytes
+constexpr std::size_t kAlign = 64;  // bytes: a cache line, and Eigen's Aligned64
 std::size_t round_up(std::size_t x, std::size_t a) { return (x + a - 1) / a * a; }
 }  // namespace
 
-Layout Layout::make(const Dims& d) {
+Layout Layout::make(const Dims& d, std::size_t scalar_bytes) {
   Layout l;
   l.dims = d;
+  l.scalar_bytes = scalar_bytes;
   std::size_t off = 0;
-  auto take = [&off](std::size_t count) {
+  auto take = [&off, scalar_bytes](std::size_t count) {  // count scalars
     std::size_t at = off;
-    off = round_up(off + count, kAlignDoubles);
+    off = round_up(off + count * scalar_bytes, kAlign);
     return at;
   };
   const auto n = static_cast<std::size_t>(d.samples);
@@ -31,7 +32,7 @@ Layout Layout::make(const Dims& d) {
   l.vn = take(static_cast<std::size_t>(d.outputs) * n);
   l.lambda = take(static_cast<std::size_t>(d.outputs) * n);
   l.zn = take(static_cast<std::size_t>(d.outputs) * n);
-  l.partial = take(static_cast<std::size_t>(d.depth) + 1);
+  l.partial = take(((static_cast<std::size_t>(d.depth) + 1) * sizeof(double) + scalar_bytes - 1) / scalar_bytes);
   // Layer blocks in layer order, so a worker's region is one contiguous stretch.
   for (int i = 1; i <= d.depth; ++i) {
     l.w[i] = take(static_cast<std::size_t>(d.w_rows(i) * d.w_cols(i)));
@@ -45,17 +46,17 @@ Layout Layout::make(const Dims& d) {
 }
 
 std::size_t Layout::region_bytes(int first, int last) const {
-  std::size_t doubles = 0;
+  std::size_t scalars = 0;
   const auto wn = static_cast<std::size_t>(dims.width) * static_cast<std::size_t>(dims.samples);
   for (int i = first; i <= last; ++i)
-    doubles += static_cast<std::size_t>(dims.w_rows(i) * dims.w_cols(i)) + 2 * wn;
+    scalars += static_cast<std::size_t>(dims.w_rows(i) * dims.w_cols(i)) + 2 * wn;
   if (last == dims.depth - 1)
-    doubles += static_cast<std::size_t>(dims.w_rows(dims.depth) * dims.w_cols(dims.depth));
-  return doubles * sizeof(double);
+    scalars += static_cast<std::size_t>(dims.w_rows(dims.depth) * dims.w_cols(dims.depth));
+  return scalars * scalar_bytes;
 }
 
-StateBuffer::StateBuffer(const Dims& dims, std::size_t control_bytes)
-    : layout_(Layout::make(dims)), state_offset_(round_up(control_bytes, 4096)) {
+StateBuffer::StateBuffer(const Dims& dims, std::size_t control_bytes, std::size_t scalar_bytes)
+    : layout_(Layout::make(dims, scalar_bytes)), state_offset_(round_up(control_bytes, 4096)) {
   try {
     region_ = boost::interprocess::anonymous_shared_memory(state_offset_ + layout_.bytes());
   } catch (const std::exception& e) {

@@ -10,33 +10,39 @@ constexpr double kSafety = 1.05;  // tau = kSafety * Lip estimate + alpha
 constexpr int kMaxDoublings = 30;
 
 /// sigma(z) and sigma'(z) for the configured activation.
-Mat sigma(const ConstMatRef& z, Activation act) { return act == Activation::kRelu ? Mat(z.cwiseMax(0.0)) : Mat(z); }
-void times_sigma_prime(MatRef e, const ConstMatRef& z, Activation act) {
-  if (act == Activation::kRelu) e = (z.array() > 0).select(e, 0.0);
+template <class T>
+MatT<T> sigma(const ConstMatRefT<T>& z, Activation act) {
+  return act == Activation::kRelu ? MatT<T>(z.cwiseMax(T(0))) : MatT<T>(z);
+}
+template <class T>
+void times_sigma_prime(MatRefT<T> e, const ConstMatRefT<T>& z, Activation act) {
+  if (act == Activation::kRelu) e = (z.array() > T(0)).select(e, T(0));
 }
 
 /// g = scale * E P~^T, the gradient of a W block whose residual is E (d_out x n).
-Mat weight_gradient(const ConstMatRef& e, const ConstMatRef& p, double scale) {
-  Mat g(e.rows(), p.rows() + 1);
+template <class T>
+MatT<T> weight_gradient(const ConstMatRefT<T>& e, const ConstMatRefT<T>& p, T scale) {
+  MatT<T> g(e.rows(), p.rows() + 1);
   g.leftCols(p.rows()).noalias() = e * p.transpose();
   g.col(p.rows()) = e.rowwise().sum();
   return scale * g;
 }
 
 /// Ridge prox: argmin <g, W - W0> + tau/2 ||W - W0||^2 + lambda/2 ||W||^2.
-void ridge_trial(MatRef out, const ConstMatRef& w0, const ConstMatRef& g, double tau, double lambda) {
-  out = (tau * w0 - g) / (tau + lambda);
+template <class T>
+void ridge_trial(MatRefT<T> out, const ConstMatRefT<T>& w0, const ConstMatRefT<T>& g, double tau, double lambda) {
+  out = (T(tau) * w0 - g) / T(tau + lambda);
 }
 
 /// One backtracking prox-gradient step on block x: `trial(out, tau)` writes prox_r(x - g / tau),
 /// `objective(x)` is the block objective. Accepts the first trial with
 /// f(trial) <= f(x) - alpha/2 ||trial - x||^2; x is unchanged if none of 30 doublings passes.
 /// Returns the number of doublings (-1 = no step).
-template <class Trial, class Objective>
-int backtracking_step(MatRef x, double tau, double alpha, const Trial& trial, const Objective& objective) {
-  const Mat x0 = x;
+template <class T, class Trial, class Objective>
+int backtracking_step(MatRefT<T> x, double tau, double alpha, const Trial& trial, const Objective& objective) {
+  const MatT<T> x0 = x;
   const double f0 = objective(x0);
-  Mat candidate(x.rows(), x.cols());
+  MatT<T> candidate(x.rows(), x.cols());
   for (int t = 0; t < kMaxDoublings; ++t, tau *= 2) {
     trial(candidate, tau);
     const double step_sq = (candidate - x0).squaredNorm();
@@ -51,132 +57,163 @@ int backtracking_step(MatRef x, double tau, double alpha, const Trial& trial, co
 
 }  // namespace
 
-double spectral_norm_sq(const ConstMatRef& m, bool tilde, int iterations) {
+template <class T>
+double spectral_norm_sq(const ConstMatRefT<T>& m, bool tilde, int iterations) {
+  using Vec = typename Num<T>::Vec;
   const Eigen::Index rows = m.rows() + (tilde ? 1 : 0);
-  Eigen::VectorXd x = Eigen::VectorXd::Constant(rows, 1.0 / std::sqrt(static_cast<double>(rows)));
-  Eigen::VectorXd y(m.cols());
+  Vec x = Vec::Constant(rows, T(1 / std::sqrt(static_cast<double>(rows))));
+  Vec y(m.cols());
   double norm_sq = 0;
   for (int t = 0; t < iterations; ++t) {
     y.noalias() = m.transpose() * x.head(m.rows());  // y = M~^T x
     if (tilde) y.array() += x(m.rows());
-    Eigen::VectorXd next(rows);                       // next = M~ y
+    Vec next(rows);                                   // next = M~ y
     next.head(m.rows()).noalias() = m * y;
     if (tilde) next(m.rows()) = y.sum();
     norm_sq = next.norm();  // ||M~ M~^T x|| with ||x|| = 1 -> sigma_max^2 from below
     if (norm_sq == 0) return 0;
-    x = next / norm_sq;
+    x = next / T(norm_sq);
   }
   return norm_sq;
 }
 
-int update_weights_linearized(MatRef w, const ConstMatRef& target, const ConstMatRef& input, double scale,
-                              const Penalties& pen) {
-  Mat z(w.rows(), input.cols());
-  affine(w, input, z);
-  const Mat g = weight_gradient(z - target, input, scale);
-  const Mat w0 = w;
-  auto objective = [&](const ConstMatRef& x) {
-    affine(x, input, z);
-    return 0.5 * scale * (target - z).squaredNorm() + 0.5 * pen.lambda * x.squaredNorm();
+template <class T>
+int update_weights_linearized(MatRefT<T> w, const ConstMatRefT<T>& target, const ConstMatRefT<T>& input,
+                              double scale, const Penalties& pen) {
+  MatT<T> z(w.rows(), input.cols());
+  affine<T>(w, input, z);
+  const MatT<T> g = weight_gradient<T>(z - target, input, T(scale));
+  const MatT<T> w0 = w;
+  auto objective = [&](const ConstMatRefT<T>& x) {
+    affine<T>(x, input, z);
+    return 0.5 * scale * double((target - z).squaredNorm()) + 0.5 * pen.lambda * double(x.squaredNorm());
   };
-  auto trial = [&](MatRef out, double tau) { ridge_trial(out, w0, g, tau, pen.lambda); };
-  const double tau = kSafety * scale * spectral_norm_sq(input, true) + pen.alpha;
-  return backtracking_step(w, tau, pen.alpha, trial, objective);
+  auto trial = [&](MatRefT<T> out, double tau) { ridge_trial<T>(out, w0, g, tau, pen.lambda); };
+  const double tau = kSafety * scale * spectral_norm_sq<T>(input, true) + pen.alpha;
+  return backtracking_step<T>(w, tau, pen.alpha, trial, objective);
 }
 
-int update_activations_linearized(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u,
-                                  const ConstMatRef& v_next, const ConstMatRef& u_next, const ConstMatRef& w_next,
-                                  const Penalties& pen) {
+template <class T>
+int update_activations_linearized(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual,
+                                  const ConstMatRefT<T>& u, const ConstMatRefT<T>& v_next,
+                                  const ConstMatRefT<T>& u_next, const ConstMatRefT<T>& w_next, const Penalties& pen) {
+  const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_next.leftCols(d);
   const auto b = w_next.col(d);
-  Mat own = sigma(u, pen.activation);  // R_i + sigma(U_i)
+  MatT<T> own = sigma<T>(u, pen.activation);  // R_i + sigma(U_i)
   if (residual) own += input;
-  const Mat next = v_next - sigma(u_next, pen.activation);
-  Mat e(u_next.rows(), v.cols());
-  auto objective = [&](const ConstMatRef& x) {
+  const MatT<T> next = v_next - sigma<T>(u_next, pen.activation);
+  MatT<T> e(u_next.rows(), v.cols());
+  auto objective = [&](const ConstMatRefT<T>& x) {
     e.noalias() = a * x;
     e.colwise() += b;
-    return 0.5 * pen.gamma * ((x - own).squaredNorm() + (next - x).squaredNorm()) +
-           0.5 * pen.rho * (u_next - e).squaredNorm();
+    return 0.5 * pen.gamma * double((x - own).squaredNorm() + (next - x).squaredNorm()) +
+           0.5 * pen.rho * double((u_next - e).squaredNorm());
   };
   objective(v);  // e = A V + b 1^T
   e -= u_next;
-  Mat g = pen.gamma * (2 * v - own - next);
-  g.noalias() += pen.rho * a.transpose() * e;
-  const Mat v0 = v;
-  auto trial = [&](MatRef out, double tau) { out = v0 - g / tau; };
-  const double tau = kSafety * (2 * pen.gamma + pen.rho * spectral_norm_sq(a, false)) + pen.alpha;
-  return backtracking_step(v, tau, pen.alpha, trial, objective);
+  MatT<T> g = c.gamma * (T(2) * v - own - next);
+  g.noalias() += c.rho * a.transpose() * e;
+  const MatT<T> v0 = v;
+  auto trial = [&](MatRefT<T> out, double tau) { out = v0 - g / T(tau); };
+  const double tau = kSafety * (2 * pen.gamma + pen.rho * spectral_norm_sq<T>(a, false)) + pen.alpha;
+  return backtracking_step<T>(v, tau, pen.alpha, trial, objective);
 }
 
-int update_last_activations_linearized(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& u,
-                                       const ConstMatRef& vn, const ConstMatRef& lambda_mult,
-                                       const ConstMatRef& w_out, const Penalties& pen) {
+template <class T>
+int update_last_activations_linearized(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual,
+                                       const ConstMatRefT<T>& u, const ConstMatRefT<T>& vn,
+                                       const ConstMatRefT<T>& lambda_mult, const ConstMatRefT<T>& w_out,
+                                       const Penalties& pen) {
+  const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_out.leftCols(d);
   const auto b = w_out.col(d);
-  Mat own = sigma(u, pen.activation);
+  MatT<T> own = sigma<T>(u, pen.activation);
   if (residual) own += input;
-  Mat r(vn.rows(), v.cols());  // r = V_N - A V - b 1^T
-  auto objective = [&](const ConstMatRef& x) {
+  MatT<T> r(vn.rows(), v.cols());  // r = V_N - A V - b 1^T
+  auto objective = [&](const ConstMatRefT<T>& x) {
     r.noalias() = -a * x;
     r.colwise() -= b;
     r += vn;
-    return 0.5 * pen.gamma * (x - own).squaredNorm() + (lambda_mult.array() * r.array()).sum() +
-           0.5 * pen.beta * r.squaredNorm();
+    return 0.5 * pen.gamma * double((x - own).squaredNorm()) + double((lambda_mult.array() * r.array()).sum()) +
+           0.5 * pen.beta * double(r.squaredNorm());
   };
   objective(v);
-  const Mat m = lambda_mult + pen.beta * r;
-  Mat g = pen.gamma * (v - own);
+  const MatT<T> m = lambda_mult + c.beta * r;
+  MatT<T> g = c.gamma * (v - own);
   g.noalias() -= a.transpose() * m;
-  const Mat v0 = v;
-  auto trial = [&](MatRef out, double tau) { out = v0 - g / tau; };
-  const double tau = kSafety * (pen.gamma + pen.beta * spectral_norm_sq(a, false)) + pen.alpha;
-  return backtracking_step(v, tau, pen.alpha, trial, objective);
+  const MatT<T> v0 = v;
+  auto trial = [&](MatRefT<T> out, double tau) { out = v0 - g / T(tau); };
+  const double tau = kSafety * (pen.gamma + pen.beta * spectral_norm_sq<T>(a, false)) + pen.alpha;
+  return backtracking_step<T>(v, tau, pen.alpha, trial, objective);
 }
 
-int update_weights_ts2(MatRef w, const ConstMatRef& v, const ConstMatRef& input, bool residual,
+template <class T>
+int update_weights_ts2(MatRefT<T> w, const ConstMatRefT<T>& v, const ConstMatRefT<T>& input, bool residual,
                        const Penalties& pen) {
-  const Mat target = residual ? Mat(v - input) : Mat(v);  // a = V_i - R_i
-  Mat z(w.rows(), input.cols());
-  auto objective = [&](const ConstMatRef& x) {
-    affine(x, input, z);
-    return 0.5 * pen.gamma * (target - sigma(z, pen.activation)).squaredNorm() + 0.5 * pen.lambda * x.squaredNorm();
+  const MatT<T> target = residual ? MatT<T>(v - input) : MatT<T>(v);  // a = V_i - R_i
+  MatT<T> z(w.rows(), input.cols());
+  auto objective = [&](const ConstMatRefT<T>& x) {
+    affine<T>(x, input, z);
+    return 0.5 * pen.gamma * double((target - sigma<T>(z, pen.activation)).squaredNorm()) +
+           0.5 * pen.lambda * double(x.squaredNorm());
   };
   objective(w);
-  Mat e = sigma(z, pen.activation) - target;
-  times_sigma_prime(e, z, pen.activation);
-  const Mat g = weight_gradient(e, input, pen.gamma);
-  const Mat w0 = w;
-  auto trial = [&](MatRef out, double tau) { ridge_trial(out, w0, g, tau, pen.lambda); };
-  const double tau = kSafety * pen.gamma * spectral_norm_sq(input, true) + pen.alpha;
-  return backtracking_step(w, tau, pen.alpha, trial, objective);
+  MatT<T> e = sigma<T>(z, pen.activation) - target;
+  times_sigma_prime<T>(e, z, pen.activation);
+  const MatT<T> g = weight_gradient<T>(e, input, T(pen.gamma));
+  const MatT<T> w0 = w;
+  auto trial = [&](MatRefT<T> out, double tau) { ridge_trial<T>(out, w0, g, tau, pen.lambda); };
+  const double tau = kSafety * pen.gamma * spectral_norm_sq<T>(input, true) + pen.alpha;
+  return backtracking_step<T>(w, tau, pen.alpha, trial, objective);
 }
 
-int update_activations_ts2(MatRef v, const ConstMatRef& input, bool residual, const ConstMatRef& z_own,
-                           const ConstMatRef& v_next, const ConstMatRef& w_next, const Penalties& pen) {
+template <class T>
+int update_activations_ts2(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& z_own,
+                           const ConstMatRefT<T>& v_next, const ConstMatRefT<T>& w_next, const Penalties& pen) {
+  const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_next.leftCols(d);
   const auto b = w_next.col(d);
-  Mat own = sigma(z_own, pen.activation);
+  MatT<T> own = sigma<T>(z_own, pen.activation);
   if (residual) own += input;
-  Mat z(d, v.cols()), e(d, v.cols());  // z = A V + b 1^T, e = V_{i+1} - V - sigma(z)
-  auto objective = [&](const ConstMatRef& x) {
+  MatT<T> z(d, v.cols()), e(d, v.cols());  // z = A V + b 1^T, e = V_{i+1} - V - sigma(z)
+  auto objective = [&](const ConstMatRefT<T>& x) {
     z.noalias() = a * x;
     z.colwise() += b;
-    e = v_next - x - sigma(z, pen.activation);
-    return 0.5 * pen.gamma * ((x - own).squaredNorm() + e.squaredNorm());
+    e = v_next - x - sigma<T>(z, pen.activation);
+    return 0.5 * pen.gamma * double((x - own).squaredNorm() + e.squaredNorm());
   };
   objective(v);
-  Mat g = pen.gamma * (v - own - e);  // own term, and the skip path of the next layer
-  times_sigma_prime(e, z, pen.activation);
-  g.noalias() -= pen.gamma * a.transpose() * e;
-  const Mat v0 = v;
-  auto trial = [&](MatRef out, double tau) { out = v0 - g / tau; };
-  const double lip_a = std::sqrt(spectral_norm_sq(a, false));
+  MatT<T> g = c.gamma * (v - own - e);  // own term, and the skip path of the next layer
+  times_sigma_prime<T>(e, z, pen.activation);
+  g.noalias() -= c.gamma * a.transpose() * e;
+  const MatT<T> v0 = v;
+  auto trial = [&](MatRefT<T> out, double tau) { out = v0 - g / T(tau); };
+  const double lip_a = std::sqrt(spectral_norm_sq<T>(a, false));
   const double tau = kSafety * pen.gamma * (1 + (1 + lip_a) * (1 + lip_a)) + pen.alpha;
-  return backtracking_step(v, tau, pen.alpha, trial, objective);
+  return backtracking_step<T>(v, tau, pen.alpha, trial, objective);
 }
+
+#define RADMM_INSTANTIATE(T)                                                                                     \
+  template double spectral_norm_sq<T>(const ConstMatRefT<T>&, bool, int);                                       \
+  template int update_weights_linearized<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, double, \
+                                            const Penalties&);                                                  \
+  template int update_activations_linearized<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&, \
+                                                const ConstMatRefT<T>&, const ConstMatRefT<T>&,                   \
+                                                const ConstMatRefT<T>&, const Penalties&);                        \
+  template int update_last_activations_linearized<T>(MatRefT<T>, const ConstMatRefT<T>&, bool,                  \
+                                                     const ConstMatRefT<T>&, const ConstMatRefT<T>&,              \
+                                                     const ConstMatRefT<T>&, const ConstMatRefT<T>&,              \
+                                                     const Penalties&);                                          \
+  template int update_weights_ts2<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, bool,          \
+                                     const Penalties&);                                                          \
+  template int update_activations_ts2<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&,      \
+                                         const ConstMatRefT<T>&, const ConstMatRefT<T>&, const Penalties&);
+RADMM_INSTANTIATE(float)
+RADMM_INSTANTIATE(double)
+#undef RADMM_INSTANTIATE
 
 }  // namespace radmm

@@ -10,17 +10,6 @@
 
 namespace radmm {
 
-void activate(Activation act, const ConstMatRef& u, MatRef out) {
-  if (act == Activation::kRelu) out = u.cwiseMax(0.0);
-  else out = u;
-}
-
-void affine(const ConstMatRef& w, const ConstMatRef& p, MatRef out) {
-  const auto k = p.rows();
-  out.noalias() = w.leftCols(k) * p;
-  out.colwise() += w.col(k);
-}
-
 Mat Model::hidden_features(const Mat& x) const {
   const int n_layers = depth();
   Mat v(w[0].rows(), x.cols()), z(w[0].rows(), x.cols());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/dataset.hpp"
+#include "common/num.hpp"
 #include "common/settings.hpp"
 
 namespace radmm {
@@ -15,10 +16,19 @@ using MatRef = Eigen::Ref<Mat>;
 using ConstMatRef = Eigen::Ref<const Mat>;
 
 /// sigma(U), elementwise.
-void activate(Activation act, const ConstMatRef& u, MatRef out);
+template <class T = double>
+void activate(Activation act, const typename Num<T>::ConstRef& u, typename Num<T>::Ref out) {
+  if (act == Activation::kRelu) out = u.cwiseMax(T(0));
+  else out = u;
+}
 
 /// out = W P~ = A P + b 1^T, with W = [A, b].
-void affine(const ConstMatRef& w, const ConstMatRef& p, MatRef out);
+template <class T = double>
+void affine(const typename Num<T>::ConstRef& w, const typename Num<T>::ConstRef& p, typename Num<T>::Ref out) {
+  const auto k = p.rows();
+  out.noalias() = w.leftCols(k) * p;
+  out.colwise() += w.col(k);
+}
 
 struct Model {
   Activation activation = Activation::kRelu;

@@ -81,10 +81,19 @@ void panel_svg(std::ostringstream& o, const Panel& p, double ox, double oy) {
       << num(kTop + ph + 4) << "\" stroke=\"#444\"/><text x=\"" << num(sx(t)) << "\" y=\"" << num(kTop + ph + 16)
       << "\" text-anchor=\"middle\" font-size=\"10\">" << num(t) << "</text>\n";
   std::vector<double> yticks = ticks(y0, y1);
-  if (p.log_y && y1 - y0 >= 1) {  // whole decades on a log axis
+  if (p.log_y) {  // round values on a log axis: whole decades, 1-2-5, 1-2-3-5-7, or round linear steps
     yticks.clear();
-    const double step = std::max(1.0, std::ceil((y1 - y0) / 6));
-    for (double t = std::ceil(y0); t <= y1; t += step) yticks.push_back(t);
+    const double span = y1 - y0;
+    const double step = std::max(1.0, std::ceil(span / 6));
+    const std::vector<double> mantissas = span >= 3 ? std::vector<double>{1} : span >= 1 ? std::vector<double>{1, 2, 5}
+                                                                                        : std::vector<double>{1, 2, 3, 5, 7};
+    for (double t = std::floor(y0); t <= y1; t += step)
+      for (double m : mantissas)
+        if (t + std::log10(m) >= y0 && t + std::log10(m) <= y1) yticks.push_back(t + std::log10(m));
+    if (yticks.size() < 3) {  // less than a factor of ~2.5: round steps of the values themselves
+      yticks.clear();
+      for (double v : ticks(std::pow(10, y0), std::pow(10, y1))) if (v > 0) yticks.push_back(std::log10(v));
+    }
   }
   for (double t : yticks) {
     const double yy = kTop + ph - (t - y0) / (y1 - y0) * ph;

@@ -66,6 +66,7 @@ void Settings::validate() const {
   nonnegative("alpha", alpha);
   nonnegative("lambda", lambda);
   if (schedule != "sweep" && schedule != "phase") bad("schedule", "must be sweep or phase", schedule);
+  if (precision != "double" && precision != "float") bad("precision", "must be double or float", precision);
   if (splitting != "ts3" && splitting != "ts2") bad("splitting", "must be ts3 or ts2", splitting);
   if (update != "proximal" && update != "linearized") bad("update", "must be proximal or linearized", update);
   if (reproject_every < 0) bad("reproject-every", "must be >= 0", std::to_string(reproject_every));
@@ -125,6 +126,8 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("alpha", po::value(&s.alpha)->default_value(d.alpha, fmt(d.alpha)), "proximal weight of every block step (>= 0)")
     ("lambda", po::value(&s.lambda)->default_value(d.lambda, fmt(d.lambda)), "ridge weight on the weights (>= 0)")
     ("schedule", po::value(&s.schedule)->default_value(d.schedule), "sweep (serial Gauss-Seidel) | phase (parallel-ready)")
+    ("precision", po::value(&s.precision)->default_value(d.precision),
+        "double | float: scalar of the ADMM state and arithmetic (admm, bcd; gd / adam run in double)")
     ("splitting", po::value(&s.splitting)->default_value(d.splitting),
         "ts3 (pre-activations U and activations V) | ts2 (V only, sigma inside the penalty)")
     ("update", po::value(&s.update)->default_value(d.update),
@@ -251,6 +254,7 @@ std::string settings_to_ini(const Settings& s) {
     << "alpha = " << fmt(s.alpha) << "\n"
     << "lambda = " << fmt(s.lambda) << "\n"
     << "schedule = " << s.schedule << "\n"
+    << "precision = " << s.precision << "\n"
     << "splitting = " << s.splitting << "\n"
     << "update = " << s.update << "\n"
     << "reproject-every = " << s.reproject_every << "\n"
@@ -279,6 +283,7 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.alpha != b.alpha) return "alpha";
   if (a.lambda != b.lambda) return "lambda";
   if (a.schedule != b.schedule) return "schedule";
+  if (a.precision != b.precision) return "precision";
   if (a.splitting != b.splitting) return "splitting";
   if (a.update != b.update) return "update";
   if (a.reproject_every != b.reproject_every) return "reproject-every";
@@ -296,7 +301,7 @@ std::string settings_to_json(const Settings& s) {
     << ", \"method\": " << str(s.method) << ", \"learning_rate\": " << fmt(s.resolved_learning_rate())
     << ", \"batch_size\": " << s.batch_size << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)
     << ", \"beta\": " << fmt(s.beta) << ", \"alpha\": " << fmt(s.alpha) << ", \"lambda\": " << fmt(s.lambda)
-    << ", \"schedule\": " << str(s.schedule) << ", \"splitting\": " << str(s.splitting)
+    << ", \"schedule\": " << str(s.schedule) << ", \"precision\": " << str(s.precision) << ", \"splitting\": " << str(s.splitting)
     << ", \"update\": " << str(s.update) << ", \"reproject_every\": " << s.reproject_every << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
     << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every

@@ -37,6 +37,7 @@ struct Settings {
   double alpha = 0.01;                    ///< proximal weight on every block step (>= 0)
   double lambda = 10.0;                   ///< ridge weight on every W_i (bias included)
   std::string schedule = "phase";         ///< sweep | phase
+  std::string precision = "double";       ///< double | float: the scalar of the ADMM state and its arithmetic
   std::string splitting = "ts3";          ///< ts3 (U and V) | ts2 (V only, sigma inside the penalty)
   std::string update = "proximal";        ///< proximal (exact block minimisers) | linearized (prox-gradient)
   int reproject_every = 3;                ///< reset U, V, V_N, Lambda to the forward pass every k iterations (0 = never)

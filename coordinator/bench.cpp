@@ -72,10 +72,13 @@ double seconds_per_iteration(const TrainResult& res) {
   return median(v);
 }
 
-/// GFLOP/s of an Eigen product of the iteration's dominant shape, (d x d) * (d x n), single-threaded.
+/// GFLOP/s of an Eigen product of the iteration's dominant shape, (d x d) * (d x n), single-threaded,
+/// in the run's precision.
+template <class T>
 double gemm_gflops(int d, Eigen::Index n) {
-  const Eigen::MatrixXd a = Eigen::MatrixXd::Random(d, d), b = Eigen::MatrixXd::Random(d, n);
-  Eigen::MatrixXd c(d, n);
+  using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  const M a = M::Random(d, d), b = M::Random(d, n);
+  M c(d, n);
   c.noalias() = a * b;  // warm-up
   std::vector<double> rates;
   for (int r = 0; r < 7; ++r) {
@@ -253,7 +256,8 @@ int run_bench(const std::vector<std::string>& all_args) {
                      out_dir, repro.str());
   }
   const double flops = iteration_flops(dims_of(s, ds));
-  const double gemm = gemm_gflops(s.width, ds.x_train.cols());
+  const double gemm = s.precision == "float" ? gemm_gflops<float>(s.width, ds.x_train.cols())
+                                              : gemm_gflops<double>(s.width, ds.x_train.cols());
 
   std::printf("radmm bench: %s, n = %lld, depth %d, width %d, %d iterations, workers {", s.data.c_str(),
               static_cast<long long>(ds.x_train.cols()), s.depth, s.width, s.iterations);
@@ -375,7 +379,7 @@ int run_bench(const std::vector<std::string>& all_args) {
     }
     json << "]}";
   }
-  json << "\n  ],\n  \"flops_per_iteration\": " << format_double(flops, true) << ",\n  \"gemm_gflops\": "
+  json << "\n  ],\n  \"precision\": \"" << s.precision << "\",\n  \"flops_per_iteration\": " << format_double(flops, true) << ",\n  \"gemm_gflops\": "
        << format_double(gemm, true) << ",\n  \"reproduce\": \"" << json_escape(repro.str()) << "\"\n}\n";
   write_file_atomic(out_dir + "/bench.csv", csv.str());
   write_file_atomic(out_dir + "/bench.json", json.str());
@@ -387,8 +391,9 @@ int run_bench(const std::vector<std::string>& all_args) {
   std::printf("%s\nmachine: %s, %d cores, g++ %s, Eigen %d.%d.%d, Boost %d.%d\n", table_out.str().c_str(),
               cpu_model().c_str(), online_cores(), __VERSION__, EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
               EIGEN_MINOR_VERSION, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000);
-  std::printf("iteration: %.3f GFLOP (flop model); GEMM (%d x %d) * (%d x %lld) here: %.2f GFLOP/s per core\n",
-              flops / 1e9, s.width, s.width, s.width, static_cast<long long>(ds.x_train.cols()), gemm);
+  std::printf("iteration: %.3f GFLOP (flop model); %s GEMM (%d x %d) * (%d x %lld) here: %.2f GFLOP/s per core\n",
+              flops / 1e9, s.precision.c_str(), s.width, s.width, s.width, static_cast<long long>(ds.x_train.cols()),
+              gemm);
   std::printf("wrote %s/bench.csv, bench.json, speedup.svg\nreproduce: %s\n", out_dir.c_str(), repro.str().c_str());
   return 0;
 }

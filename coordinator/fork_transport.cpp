@@ -41,11 +41,10 @@ std::string layers_text(const Region& r) {
 /// Coordinator side shared by the fork and thread transports.
 class WorkerGroup : public Transport {
  public:
-  WorkerGroup(const State& state, void* control, const std::vector<Region>& regions, const Penalties& pen,
-              double timeout)
-      : state_(state), regions_(regions), pen_(pen), timeout_(timeout), prefix_(ipc_name_prefix()) {
+  WorkerGroup(const LayerKernel& kernel, void* control, const std::vector<Region>& regions, double timeout)
+      : kernel_(kernel), regions_(regions), timeout_(timeout), prefix_(ipc_name_prefix()) {
     const int p = static_cast<int>(regions.size());
-    cb_ = create_control(control, state.dims(), p);
+    cb_ = create_control(control, kernel.dims(), p);
     ipc::permissions perm;
     perm.set_permissions(0600);
     try {
@@ -66,7 +65,7 @@ class WorkerGroup : public Transport {
     for (int w = 0; w < p; ++w) {
       stats_[w].rank = w;
       stats_[w].region = regions[w];
-      stats_[w].region_bytes = state.layout().region_bytes(regions[w].first, regions[w].last);
+      stats_[w].region_bytes = kernel.layout().region_bytes(regions[w].first, regions[w].last);
     }
   }
 
@@ -188,17 +187,15 @@ class WorkerGroup : public Transport {
     WorkerEnv env;
     env.rank = w;
     env.region = regions_[w];
-    env.state = state_;
-    env.pen = pen_;
+    env.kernel = kernel_.clone();
     env.control = cb_;
     env.reports = reports_.get();
     env.commands = commands_[w].get();
     return env;
   }
 
-  State state_;
+  const LayerKernel& kernel_;  // the trainer's; outlives the transport
   std::vector<Region> regions_;
-  Penalties pen_;
   double timeout_;
   std::string prefix_;
   ControlBlock* cb_ = nullptr;
@@ -212,9 +209,9 @@ class WorkerGroup : public Transport {
 
 class ForkTransport final : public WorkerGroup {
  public:
-  ForkTransport(const State& state, void* control, const std::vector<Region>& regions, const Penalties& pen,
-                double timeout, FaultPlan fault)
-      : WorkerGroup(state, control, regions, pen, timeout) {
+  ForkTransport(const LayerKernel& kernel, void* control, const std::vector<Region>& regions, double timeout,
+                FaultPlan fault)
+      : WorkerGroup(kernel, control, regions, timeout) {
     const pid_t self = ::getpid();
     std::fflush(nullptr);  // no buffered output duplicated into the children
     for (int w = 0; w < workers(); ++w) {
@@ -289,9 +286,9 @@ class ForkTransport final : public WorkerGroup {
 
 class ThreadTransport final : public WorkerGroup {
  public:
-  ThreadTransport(const State& state, void* control, const std::vector<Region>& regions, const Penalties& pen,
-                  double timeout, FaultPlan fault)
-      : WorkerGroup(state, control, regions, pen, timeout), results_(regions.size()) {
+  ThreadTransport(const LayerKernel& kernel, void* control, const std::vector<Region>& regions, double timeout,
+                  FaultPlan fault)
+      : WorkerGroup(kernel, control, regions, timeout), results_(regions.size()) {
     for (int w = 0; w < workers(); ++w) {
       stats_[w].pid = ::getpid();
       results_[w].store(-1);
@@ -338,14 +335,16 @@ class ThreadTransport final : public WorkerGroup {
 
 }  // namespace
 
-std::unique_ptr<Transport> make_fork_transport(const State& state, void* control, const std::vector<Region>& regions,
-                                               const Penalties& pen, double phase_timeout_s, FaultPlan fault) {
-  return std::make_unique<ForkTransport>(state, control, regions, pen, phase_timeout_s, std::move(fault));
+std::unique_ptr<Transport> make_fork_transport(const LayerKernel& kernel, void* control,
+                                               const std::vector<Region>& regions, double phase_timeout_s,
+                                               FaultPlan fault) {
+  return std::make_unique<ForkTransport>(kernel, control, regions, phase_timeout_s, std::move(fault));
 }
 
-std::unique_ptr<Transport> make_thread_transport(const State& state, void* control, const std::vector<Region>& regions,
-                                                 const Penalties& pen, double phase_timeout_s, FaultPlan fault) {
-  return std::make_unique<ThreadTransport>(state, control, regions, pen, phase_timeout_s, std::move(fault));
+std::unique_ptr<Transport> make_thread_transport(const LayerKernel& kernel, void* control,
+                                                 const std::vector<Region>& regions, double phase_timeout_s,
+                                                 FaultPlan fault) {
+  return std::make_unique<ThreadTransport>(kernel, control, regions, phase_timeout_s, std::move(fault));
 }
 
 }  // namespace radmm

@@ -14,7 +14,8 @@
 
 namespace radmm {
 
-void initialise_state(const State& s, Activation act, std::uint64_t seed) {
+template <class T>
+void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed) {
   const Dims& d = s.dims();
   Rng rng(seed);
   const double branch = 1.0 / std::sqrt(static_cast<double>(d.depth));
@@ -24,47 +25,51 @@ void initialise_state(const State& s, Activation act, std::uint64_t seed) {
     const double gain = i == d.depth ? 1.0 : (act == Activation::kRelu ? 2.0 : 1.0);
     const double scale = std::sqrt(gain / fan_in) * (i >= 2 && i < d.depth ? branch : 1.0);
     for (Eigen::Index c = 0; c + 1 < w.cols(); ++c)
-      for (Eigen::Index r = 0; r < w.rows(); ++r) w(r, c) = scale * rng.normal();
+      for (Eigen::Index r = 0; r < w.rows(); ++r) w(r, c) = T(scale * rng.normal());
     w.col(w.cols() - 1).setZero();
   }
   project_to_forward(s, act, true);
 }
 
-void project_to_forward(const State& s, Activation act, bool dual) {
+template <class T>
+void project_to_forward(const StateT<T>& s, Activation act, bool dual) {
   const int n_layers = s.dims().depth;
   for (int i = 1; i < n_layers; ++i) {
-    affine(s.W(i), s.V(i - 1), s.U(i));
-    activate(act, s.U(i), s.V(i));
+    affine<T>(s.W(i), s.V(i - 1), s.U(i));
+    activate<T>(act, s.U(i), s.V(i));
     if (i >= 2) s.V(i) += s.V(i - 1);
   }
-  affine(s.W(n_layers), s.V(n_layers - 1), s.VN());
+  affine<T>(s.W(n_layers), s.V(n_layers - 1), s.VN());
   if (dual) s.Lambda() = s.Y() - s.VN();
   else s.Lambda().setZero();
 }
 
-double lagrangian_of(const State& s, const Penalties& pen, MatRef z) {
+template <class T>
+double lagrangian_of(const StateT<T>& s, const Penalties& pen, MatRefT<T> z) {
   const int n_layers = s.dims().depth;
   double total = 0;
   for (int i = 1; i < n_layers; ++i) {
-    affine(s.W(i), s.V(i - 1), z);
+    affine<T>(s.W(i), s.V(i - 1), z);
     total += layer_terms(s, i, pen, z);
   }
-  affine(s.W(n_layers), s.V(n_layers - 1), s.ZN());
-  return total + head_objective(s.VN(), s.Y(), s.Lambda(), s.ZN(), s.W(n_layers), pen);
+  affine<T>(s.W(n_layers), s.V(n_layers - 1), s.ZN());
+  return total + head_objective<T>(s.VN(), s.Y(), s.Lambda(), s.ZN(), s.W(n_layers), pen);
 }
 
-double finish_iteration(const State& s, const Penalties& pen) {
+template <class T>
+double finish_iteration(const StateT<T>& s, const Penalties& pen) {
   const int n_layers = s.dims().depth;
-  affine(s.W(n_layers), s.V(n_layers - 1), s.ZN());
-  update_output(s.VN(), s.Y(), s.Lambda(), s.ZN(), pen);
-  if (pen.dual) update_multiplier(s.Lambda(), s.VN(), s.ZN(), pen);
+  affine<T>(s.W(n_layers), s.V(n_layers - 1), s.ZN());
+  update_output<T>(s.VN(), s.Y(), s.Lambda(), s.ZN(), pen);
+  if (pen.dual) update_multiplier<T>(s.Lambda(), s.VN(), s.ZN(), pen);
   double total = 0;
   for (int i = 1; i < n_layers; ++i) total += s.partial()[i];
-  s.partial()[n_layers] = head_objective(s.VN(), s.Y(), s.Lambda(), s.ZN(), s.W(n_layers), pen);
+  s.partial()[n_layers] = head_objective<T>(s.VN(), s.Y(), s.Lambda(), s.ZN(), s.W(n_layers), pen);
   return total + s.partial()[n_layers];
 }
 
-double sweep_iteration(const State& s, const Penalties& pen, MatRef z) {
+template <class T>
+double sweep_iteration(const StateT<T>& s, const Penalties& pen, MatRefT<T> z) {
   const int n_layers = s.dims().depth;
   step_weights(s, n_layers, pen);
   for (int i = n_layers - 1; i >= 1; --i) {
@@ -73,7 +78,7 @@ double sweep_iteration(const State& s, const Penalties& pen, MatRef z) {
     step_weights(s, i, pen);
   }
   for (int i = 1; i < n_layers; ++i) {  // layer terms with the final W_i (the U step's Z is stale)
-    affine(s.W(i), s.V(i - 1), z);
+    affine<T>(s.W(i), s.V(i - 1), z);
     s.partial()[i] = layer_terms(s, i, pen, z);
   }
   return finish_iteration(s, pen);
@@ -82,8 +87,8 @@ double sweep_iteration(const State& s, const Penalties& pen, MatRef z) {
 namespace {
 
 /// Calls f on every block of x = (W, U, V, V_N, Lambda).
-template <class F>
-void for_each_block(const State& s, F&& f) {
+template <class T, class F>
+void for_each_block(const StateT<T>& s, F&& f) {
   const int n_layers = s.dims().depth;
   for (int i = 1; i <= n_layers; ++i) f(s.W(i));
   for (int i = 1; i < n_layers; ++i) f(s.U(i)), f(s.V(i));
@@ -92,33 +97,35 @@ void for_each_block(const State& s, F&& f) {
 }
 
 /// x^k for the step norms of the diagnostics: a private copy of every block.
+template <class T>
 class Snapshot {
  public:
-  void take(const State& s) {
+  void take(const StateT<T>& s) {
     blocks_.clear();
-    for_each_block(s, [&](const MatMap& b) { blocks_.emplace_back(b); });
+    for_each_block(s, [&](const auto& b) { blocks_.emplace_back(b); });
   }
   /// Returns sum ||x - x^k||^2 and makes x the new x^k.
-  double advance(const State& s) {
+  double advance(const StateT<T>& s) {
     double sum = 0;
     std::size_t j = 0;
-    for_each_block(s, [&](const MatMap& b) {
-      sum += (b - blocks_[j]).squaredNorm();
+    for_each_block(s, [&](const auto& b) {
+      sum += double((b - blocks_[j]).squaredNorm());
       blocks_[j++] = b;
     });
     return sum;
   }
 
  private:
-  std::vector<Mat> blocks_;
+  std::vector<MatT<T>> blocks_;
 };
 
 }  // namespace
 
-Model model_of(const State& s, Activation act, const Dataset& ds) {
+template <class T>
+Model model_of(const StateT<T>& s, Activation act, const Dataset& ds) {
   Model m;
   m.activation = act;
-  for (int i = 1; i <= s.dims().depth; ++i) m.w.emplace_back(s.W(i));
+  for (int i = 1; i <= s.dims().depth; ++i) m.w.emplace_back(s.W(i).template cast<double>());
   m.x_scaler = ds.x_scaler;
   m.y_scaler = ds.y_scaler;
   return m;
@@ -151,15 +158,17 @@ double mse(const Model& m, const Mat& x_std, const Mat& y_raw) {
   return (pred - y_raw).squaredNorm() / static_cast<double>(y_raw.size());
 }
 
-TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks, const Checkpoint* resume) {
-  if (st.backprop()) return train_backprop(st, ds, hooks);
+namespace {
+
+template <class T>
+TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& hooks, const Checkpoint* resume) {
   const Penalties pen = Penalties::from(st);
   const Activation act = st.activation_kind();
   const Dims dims = dims_of(st, ds);
   const int workers = st.resolved_workers();
 
-  StateBuffer buffer(dims, workers > 0 ? control_bytes(workers) : 0);
-  const State s = buffer.state();
+  StateBuffer buffer(dims, workers > 0 ? control_bytes(workers) : 0, sizeof(T));
+  const StateT<T> s = buffer.state<T>();
   int first_iteration = 1, first_phase = 0;
   double elapsed_before = 0;
   if (resume) {
@@ -173,26 +182,27 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
     first_phase = resume->next_phase;
     elapsed_before = resume->elapsed_s;
   } else {
-    s.X() = ds.x_train;
-    s.Y() = ds.y_scaler.apply(ds.y_train);
+    s.X() = ds.x_train.cast<T>();
+    s.Y() = ds.y_scaler.apply(ds.y_train).cast<T>();
     initialise_state(s, act, st.seed);
     if (!pen.dual) s.Lambda().setZero();  // BCD: the penalty-only member of the family
   }
 
+  const std::unique_ptr<LayerKernel> kernel = make_layer_kernel<T>(s, pen);
   std::unique_ptr<Transport> transport;
   const bool phased = st.schedule_kind() == Schedule::kPhase;
   if (phased && workers > 0)
-    transport = make_fork_transport(s, buffer.control(), partition_layers(dims, workers), pen, st.phase_timeout,
+    transport = make_fork_transport(*kernel, buffer.control(), partition_layers(dims, workers), st.phase_timeout,
                                     FaultPlan::from_env());
   else
-    transport = make_in_process_transport(s, pen, FaultPlan::from_env());
+    transport = make_in_process_transport(*kernel, FaultPlan::from_env());
 
   TrainResult res;
   res.workers = workers;
   res.state_bytes = buffer.layout().bytes();
   const double y_var = ds.y_scaler.scale(0) * ds.y_scaler.scale(0);
   const double n = static_cast<double>(dims.samples * dims.outputs);
-  Mat z(dims.width, dims.samples);
+  MatT<T> z(dims.width, dims.samples);
   const double t_start = now_seconds();
   std::string last_checkpoint;
 
@@ -205,6 +215,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
     c.fingerprint = ds.fingerprint;
     c.settings_ini = settings_to_ini(st);
     c.dims = dims;
+    c.scalar_bytes = sizeof(T);
     c.state.assign(reinterpret_cast<const char*>(s.base()), buffer.layout().bytes());
     last_checkpoint = hooks.save_checkpoint(c);
   };
@@ -228,7 +239,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
   };
 
   // Diagnostics: x^k and L_beta at the start of each iteration (after a re-projection, if any).
-  Snapshot snapshot;
+  Snapshot<T> snapshot;
   std::vector<StepRecord> steps;
   double l_start = 0;
   if (st.diagnostics) {
@@ -289,7 +300,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
         rec.step_sq = snapshot.advance(s);
         rec.decrease = l_start - rec.lagrangian;
         steps.push_back({k, l_start, rec.lagrangian, rec.step_sq, rec.restart});
-        if (raised(steps.back())) {
+        if (raised(steps.back(), kRoundoff<T>)) {
           if (++res.diagnostics.violations <= 3)
             warn("L_beta rose by " + format_double(-rec.decrease) + " in iteration " + std::to_string(k) +
                  " (beta > 1 and every block step's decrease test say it cannot; please report it)");
@@ -304,7 +315,8 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
       const Model m = model_of(s, act, ds);
       rec.train_mse = mse(m, ds.x_train, ds.y_train);
       rec.test_mse = mse(m, ds.x_test, ds.y_test);
-      if (st.diagnostics) rec.relaxation_gap = (s.VN() - m.forward(ds.x_train)).squaredNorm() / n * y_var;
+      if (st.diagnostics)
+        rec.relaxation_gap = (s.VN().template cast<double>() - m.forward(ds.x_train)).squaredNorm() / n * y_var;
     }
     rec.elapsed_s = elapsed_before + now_seconds() - t_start;
     res.history.push_back(rec);
@@ -330,5 +342,24 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
   res.elapsed_s = elapsed_before + now_seconds() - t_start;
   return res;
 }
+
+}  // namespace
+
+TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks, const Checkpoint* resume) {
+  if (st.backprop()) return train_backprop(st, ds, hooks);
+  if (st.precision == "float") return train_impl<float>(st, ds, hooks, resume);
+  return train_impl<double>(st, ds, hooks, resume);
+}
+
+#define RADMM_INSTANTIATE(T)                                                             \
+  template void initialise_state<T>(const StateT<T>&, Activation, std::uint64_t);        \
+  template void project_to_forward<T>(const StateT<T>&, Activation, bool);               \
+  template double lagrangian_of<T>(const StateT<T>&, const Penalties&, MatRefT<T>);      \
+  template double finish_iteration<T>(const StateT<T>&, const Penalties&);               \
+  template double sweep_iteration<T>(const StateT<T>&, const Penalties&, MatRefT<T>);    \
+  template Model model_of<T>(const StateT<T>&, Activation, const Dataset&);
+RADMM_INSTANTIATE(float)
+RADMM_INSTANTIATE(double)
+#undef RADMM_INSTANTIATE
 
 }  // namespace radmm

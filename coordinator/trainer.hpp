@@ -33,6 +33,10 @@ struct IterationRecord {
   bool restart = false;              ///< began from a re-projection onto the forward pass
 };
 
+/// Relative rounding allowance of the L_beta increase check (diagnostics.hpp raised()).
+template <class T>
+constexpr double kRoundoff = sizeof(T) == sizeof(float) ? 1e-5 : 1e-10;
+
 /// What the diagnostics concluded over a run (summary.json "diagnostics").
 struct DiagnosticsSummary {
   int violations = 0;                ///< iterations whose L_beta rose (the guarantee says it cannot)
@@ -67,26 +71,32 @@ struct TrainHooks {
 Dims dims_of(const Settings& s, const Dataset& ds);
 
 /// Random W (residual branches scaled by 1/sqrt(N)), then project_to_forward. Y must already be in `s`.
-void initialise_state(const State& s, Activation act, std::uint64_t seed);
+template <class T>
+void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed);
 
 /// U_i = W_i V~_{i-1}, V_i = R_i + sigma(U_i), V_N = W_N V~_{N-1} by a forward pass of the current
 /// weights, and Lambda = Y - V_N (0 when `dual` is false). Every penalty term is then 0, so
 /// L_beta = 1/2 ||V_N - Y||^2 + lambda/2 sum ||W_i||^2 (the ALGORITHM.md 7 initialisation).
-void project_to_forward(const State& s, Activation act, bool dual);
+template <class T>
+void project_to_forward(const StateT<T>& s, Activation act, bool dual);
 
 /// L_beta of the state, every layer's terms recomputed (z is d x n scratch).
-double lagrangian_of(const State& s, const Penalties& pen, MatRef z);
+template <class T>
+double lagrangian_of(const StateT<T>& s, const Penalties& pen, MatRefT<T> z);
 
 /// One serial Gauss-Seidel sweep: W_N; for i = N-1..1: V_i, U_i, W_i; then V_N, Lambda.
 /// Returns L_beta after the sweep. `z` is d x n scratch.
-double sweep_iteration(const State& s, const Penalties& pen, MatRef z);
+template <class T>
+double sweep_iteration(const StateT<T>& s, const Penalties& pen, MatRefT<T> z);
 
 /// V_N and Lambda (coordinator's part of an iteration) and L_beta from the per-layer
 /// terms in s.partial(), summed in layer order.
-double finish_iteration(const State& s, const Penalties& pen);
+template <class T>
+double finish_iteration(const StateT<T>& s, const Penalties& pen);
 
 /// The model held by the state's weights.
-Model model_of(const State& s, Activation act, const Dataset& ds);
+template <class T>
+Model model_of(const StateT<T>& s, Activation act, const Dataset& ds);
 
 /// Forward-pass MSE in target units.
 double mse(const Model& m, const Mat& x_std, const Mat& y_raw);

@@ -45,15 +45,18 @@ class Transport {
   virtual int workers() const = 0;
 };
 
-/// All layers in the calling process.
-std::unique_ptr<Transport> make_in_process_transport(const State& state, const Penalties& pen, FaultPlan fault);
+/// All layers in the calling process. `kernel` (make_layer_kernel) holds the state, the
+/// penalties and the precision; each transport clones it per worker.
+std::unique_ptr<Transport> make_in_process_transport(const LayerKernel& kernel, FaultPlan fault);
 
-/// P forked workers; `control` is the control area of the shared mapping holding `state`.
-std::unique_ptr<Transport> make_fork_transport(const State& state, void* control, const std::vector<Region>& regions,
-                                               const Penalties& pen, double phase_timeout_s, FaultPlan fault);
+/// P forked workers; `control` is the control area of the shared mapping holding the kernel's state.
+std::unique_ptr<Transport> make_fork_transport(const LayerKernel& kernel, void* control,
+                                               const std::vector<Region>& regions, double phase_timeout_s,
+                                               FaultPlan fault);
 
 /// P threads running the worker loop over the same control block (tests, ThreadSanitizer).
-std::unique_ptr<Transport> make_thread_transport(const State& state, void* control, const std::vector<Region>& regions,
-                                                 const Penalties& pen, double phase_timeout_s, FaultPlan fault = {});
+std::unique_ptr<Transport> make_thread_transport(const LayerKernel& kernel, void* control,
+                                                 const std::vector<Region>& regions, double phase_timeout_s,
+                                                 FaultPlan fault = {});
 
 }  // namespace radmm

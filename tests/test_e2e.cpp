@@ -157,3 +157,27 @@ TEST_CASE("radmm plot draws one line per run and method in each panel, and names
   CHECK(bad.exit_code == 65);
   CHECK(bad.err.find("metrics.csv:") != std::string::npos);
 }
+
+TEST_CASE("--precision float follows the double run closely, with half the state") {
+  const std::string dir = test::temp_dir("precision");
+  double mse[2] = {}, bytes[2] = {}, lagrangian[2] = {};
+  int k = 0;
+  for (const char* p : {"double", "float"}) {
+    const auto r = test::run_radmm({"train", "--depth", "5", "--width", "16", "--iterations", "40", "--workers", "2",
+                                    "--precision", p, "--out", dir + "/" + p, "--quiet"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const std::string s = test::slurp(dir + "/" + p + "/summary.json");
+    auto num = [&](const std::string& key) { return std::atof(s.c_str() + s.find("\"" + key + "\": ") + key.size() + 4); };
+    mse[k] = num("test_mse");
+    bytes[k] = num("state_bytes");
+    lagrangian[k] = num("lagrangian");
+    CHECK(s.find("\"violations\": 0") != std::string::npos);  // monotone within float rounding
+    CHECK(s.find("\"precision\": \"" + std::string(p) + "\"") != std::string::npos);
+    ++k;
+  }
+  CHECK(mse[1] == doctest::Approx(mse[0]).epsilon(1e-3));
+  CHECK(lagrangian[1] == doctest::Approx(lagrangian[0]).epsilon(1e-3));
+  CHECK(bytes[1] < 0.55 * bytes[0]);
+  CHECK(mse[1] != mse[0]);  // it really ran in float
+}

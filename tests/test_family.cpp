@@ -1,6 +1,8 @@
 // The linearized and TS2 members (ALGORITHM.md 4): power-iteration norms against an SVD, and
 // repeated prox-gradient steps on one block converge to that block's exact minimiser
 // (the closed forms of section 3, or a dense solve where sigma = identity makes TS2 quadratic).
+// The convergence is linear; 3000 steps reach 1e-8 to 5e-8 (build-dependent), a wrong gradient
+// would miss by 1e-1, so the tolerance is 1e-6.
 #include <doctest/doctest.h>
 
 #include <Eigen/SVD>
@@ -47,12 +49,12 @@ TEST_CASE("linearized W steps converge to the exact ridge minimiser (TS3 W_i and
   // TS3: argmin rho/2 ||T - W P~||^2 + lambda/2 ||W||^2 = ridge with lambda / rho.
   Mat w = random_mat(rng, 3, 5);
   for (int k = 0; k < 3000; ++k) update_weights_linearized(w, target, input, pen.rho, pen);
-  CHECK((w - ridge_head(target, input, pen.lambda / pen.rho)).cwiseAbs().maxCoeff() < 1e-8);
+  CHECK((w - ridge_head(target, input, pen.lambda / pen.rho)).cwiseAbs().maxCoeff() < 1e-6);
   // TS2 with sigma = identity: gamma/2 ||V - R - W P~||^2 + lambda/2 ||W||^2.
   const Mat v = random_mat(rng, 4, 30);
   Mat w2 = random_mat(rng, 4, 5);
   for (int k = 0; k < 3000; ++k) update_weights_ts2(w2, v, input, true, pen);
-  CHECK((w2 - ridge_head(v - input, input, pen.lambda / pen.gamma)).cwiseAbs().maxCoeff() < 1e-8);
+  CHECK((w2 - ridge_head(v - input, input, pen.lambda / pen.gamma)).cwiseAbs().maxCoeff() < 1e-6);
 }
 
 TEST_CASE("linearized V steps converge to the exact activation updates (TS3), and TS2 V to a dense solve") {
@@ -68,12 +70,12 @@ TEST_CASE("linearized V steps converge to the exact activation updates (TS3), an
     Mat exact = start, lin = start;
     update_activations(exact, input, true, u, v_next, u_next, w_next, pen);
     for (int k = 0; k < 3000; ++k) update_activations_linearized(lin, input, true, u, v_next, u_next, w_next, pen);
-    CHECK((lin - exact).cwiseAbs().maxCoeff() < 1e-8);
+    CHECK((lin - exact).cwiseAbs().maxCoeff() < 1e-6);
     exact = start, lin = start;
     update_last_activations(exact, input, true, u, vn, lambda_mult, w_out, pen);
     for (int k = 0; k < 3000; ++k)
       update_last_activations_linearized(lin, input, true, u, vn, lambda_mult, w_out, pen);
-    CHECK((lin - exact).cwiseAbs().maxCoeff() < 1e-8);
+    CHECK((lin - exact).cwiseAbs().maxCoeff() < 1e-6);
   }
   // TS2 V_i, sigma = identity: gamma (V - own) - gamma B^T (V_{i+1} - B V - b) = 0 with B = I + A.
   const Penalties pen = identity_pen(0.0);
@@ -84,7 +86,7 @@ TEST_CASE("linearized V steps converge to the exact activation updates (TS3), an
   const Mat dense = (Mat::Identity(d, d) + b_mat.transpose() * b_mat).ldlt().solve(rhs);
   Mat lin = start;
   for (int k = 0; k < 3000; ++k) update_activations_ts2(lin, input, true, z_own, v_next, w_next, pen);
-  CHECK((lin - dense).cwiseAbs().maxCoeff() < 1e-8);
+  CHECK((lin - dense).cwiseAbs().maxCoeff() < 1e-6);
 }
 
 TEST_CASE("a linearized step never increases its block objective, with ReLU and the proximal weight") {

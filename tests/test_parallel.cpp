@@ -54,7 +54,9 @@ TEST_CASE("P-independence: workers 0..4 give bit-identical weights and metrics, 
       {"--splitting", "ts2"},
       {"--update", "linearized"},
       {"--splitting", "ts2", "--update", "linearized", "--method", "bcd"},
-      {"--reproject-every", "2"}};
+      {"--reproject-every", "2"},
+      {"--precision", "float"},
+      {"--precision", "float", "--splitting", "ts2", "--update", "linearized"}};
   for (std::size_t v = 0; v < variants.size(); ++v) {
   CAPTURE(v);
   const std::string dir = test::temp_dir("pind" + std::to_string(v));

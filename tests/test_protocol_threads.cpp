@@ -34,12 +34,13 @@ FaultPlan fault_at(int worker, std::int64_t iteration, Phase phase, const std::s
 struct ThreadRig {
   StateBuffer buf;
   State s;
+  std::unique_ptr<LayerKernel> kernel;  // outlives the transport
   std::unique_ptr<Transport> t;
   ThreadRig(int workers, std::uint64_t seed, double timeout, FaultPlan fault = {})
       : buf(dims7(), control_bytes(workers)), s(buf.state()) {
     test::random_state(s, seed, Activation::kRelu);
-    t = make_thread_transport(s, buf.control(), partition_layers(s.dims(), workers), pens(), timeout,
-                              std::move(fault));
+    kernel = make_layer_kernel(s, pens());
+    t = make_thread_transport(*kernel, buf.control(), partition_layers(s.dims(), workers), timeout, std::move(fault));
   }
 };
 
@@ -60,7 +61,8 @@ TEST_CASE("threads P = 1..4 reproduce the in-process iterates bit for bit") {
   test::random_state(ref, 17, Activation::kRelu);
   std::vector<double> ref_obj;
   {
-    auto t = make_in_process_transport(ref, pen, {});
+    const auto kernel = make_layer_kernel(ref, pen);
+    auto t = make_in_process_transport(*kernel, {});
     iterate(*t, ref, pen, 8, ref_obj);
   }
   for (int p = 1; p <= 4; ++p) {

@@ -120,6 +120,25 @@ TEST_CASE("periodic checkpoints keep the last two, are 0600, and resume to the s
   CHECK(bad.err.find("--rho differs") != std::string::npos);
 }
 
+TEST_CASE("float checkpoints resume bit-exactly with another worker count, and keep their precision") {
+  const std::string dir = test::temp_dir("ckptf");
+  auto args = run_args(dir + "/a", 2, 10);
+  args.insert(args.end(), {"--checkpoint-every", "4", "--precision", "float"});
+  REQUIRE(test::run_radmm(args).exit_code == 0);
+  const std::string final_model = test::slurp(dir + "/a/model.bin");
+  ::unlink(list_checkpoints(dir + "/a")[0].c_str());  // resume from iteration 4
+  auto resume = run_args(dir + "/a", 1, 10);
+  resume.insert(resume.end(), {"--resume", dir + "/a"});
+  const auto r = test::run_radmm(resume);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(test::slurp(dir + "/a/model.bin") == final_model);
+  resume.insert(resume.end(), {"--precision", "double"});
+  const auto bad = test::run_radmm(resume);
+  CHECK(bad.exit_code == 64);
+  CHECK(bad.err.find("--precision differs") != std::string::npos);
+}
+
 TEST_CASE("damaged, truncated and foreign checkpoints are refused with exit 65") {
   const std::string dir = test::temp_dir("badckpt");
   auto args = run_args(dir + "/a", 0, 3);

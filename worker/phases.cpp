@@ -2,6 +2,7 @@
 #include "worker/phases.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "common/linearized.hpp"
 
@@ -17,53 +18,59 @@ const char* phase_name(Phase p) {
   return "?";
 }
 
-void step_weights(const State& s, int i, const Penalties& pen) {
+template <class T>
+void step_weights(const StateT<T>& s, int i, const Penalties& pen) {
   const int n_layers = s.dims().depth;
   if (i == n_layers) {
-    if (!pen.linearized) return update_output_weights(s.W(i), s.VN(), s.Lambda(), s.V(i - 1), pen);
-    const Mat target = s.VN() + s.Lambda() / pen.beta;  // beta/2 ||V_N + Lambda/beta - W P~||^2 + const
-    update_weights_linearized(s.W(i), target, s.V(i - 1), pen.beta, pen);
+    if (!pen.linearized) return update_output_weights<T>(s.W(i), s.VN(), s.Lambda(), s.V(i - 1), pen);
+    const MatT<T> target = s.VN() + s.Lambda() / T(pen.beta);  // beta/2 ||V_N + Lambda/beta - W P~||^2 + const
+    update_weights_linearized<T>(s.W(i), target, s.V(i - 1), pen.beta, pen);
   } else if (pen.ts2) {
-    update_weights_ts2(s.W(i), s.V(i), s.V(i - 1), i >= 2, pen);
+    update_weights_ts2<T>(s.W(i), s.V(i), s.V(i - 1), i >= 2, pen);
   } else if (pen.linearized) {
-    update_weights_linearized(s.W(i), s.U(i), s.V(i - 1), pen.rho, pen);
+    update_weights_linearized<T>(s.W(i), s.U(i), s.V(i - 1), pen.rho, pen);
   } else {
-    update_weights(s.W(i), s.U(i), s.V(i - 1), pen);
+    update_weights<T>(s.W(i), s.U(i), s.V(i - 1), pen);
   }
 }
 
-void step_activations(const State& s, int i, const Penalties& pen, MatRef z) {
+template <class T>
+void step_activations(const StateT<T>& s, int i, const Penalties& pen, MatRefT<T> z) {
   const int n_layers = s.dims().depth;
   const bool residual = i >= 2;
   // TS2 has no U: the sigma argument of layer i is Z_i = W_i V~_{i-1}, recomputed here.
-  if (pen.ts2) affine(s.W(i), s.V(i - 1), z);
-  const ConstMatRef own = pen.ts2 ? ConstMatRef(z) : ConstMatRef(s.U(i));
+  if (pen.ts2) affine<T>(s.W(i), s.V(i - 1), z);
+  const ConstMatRefT<T> own = pen.ts2 ? ConstMatRefT<T>(z) : ConstMatRefT<T>(s.U(i));
   if (i == n_layers - 1) {
     if (pen.linearized)
-      update_last_activations_linearized(s.V(i), s.V(i - 1), residual, own, s.VN(), s.Lambda(), s.W(n_layers), pen);
+      update_last_activations_linearized<T>(s.V(i), s.V(i - 1), residual, own, s.VN(), s.Lambda(), s.W(n_layers),
+                                            pen);
     else
-      update_last_activations(s.V(i), s.V(i - 1), residual, own, s.VN(), s.Lambda(), s.W(n_layers), pen);
+      update_last_activations<T>(s.V(i), s.V(i - 1), residual, own, s.VN(), s.Lambda(), s.W(n_layers), pen);
   } else if (pen.ts2) {
-    update_activations_ts2(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.W(i + 1), pen);
+    update_activations_ts2<T>(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.W(i + 1), pen);
   } else if (pen.linearized) {
-    update_activations_linearized(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.U(i + 1), s.W(i + 1), pen);
+    update_activations_linearized<T>(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.U(i + 1), s.W(i + 1), pen);
   } else {
-    update_activations(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.U(i + 1), s.W(i + 1), pen);
+    update_activations<T>(s.V(i), s.V(i - 1), residual, own, s.V(i + 1), s.U(i + 1), s.W(i + 1), pen);
   }
 }
 
-void step_preactivations(const State& s, int i, const Penalties& pen, MatRef z) {
-  if (pen.ts2) return affine(s.W(i), s.V(i - 1), z);  // no U block; Z_i for the layer terms
-  update_preactivations(s.U(i), s.V(i), s.V(i - 1), i >= 2, s.W(i), z, pen);
+template <class T>
+void step_preactivations(const StateT<T>& s, int i, const Penalties& pen, MatRefT<T> z) {
+  if (pen.ts2) return affine<T>(s.W(i), s.V(i - 1), z);  // no U block; Z_i for the layer terms
+  update_preactivations<T>(s.U(i), s.V(i), s.V(i - 1), i >= 2, s.W(i), z, pen);
 }
 
-double layer_terms(const State& s, int i, const Penalties& pen, const ConstMatRef& z) {
+template <class T>
+double layer_terms(const StateT<T>& s, int i, const Penalties& pen, const ConstMatRefT<T>& z) {
   // TS2: gamma/2 ||V - R - sigma(Z)||^2 + lambda/2 ||W||^2 is the TS3 form with U = Z.
-  const ConstMatRef u = pen.ts2 ? z : ConstMatRef(s.U(i));
-  return layer_objective(s.V(i), s.V(i - 1), i >= 2, u, z, s.W(i), pen);
+  const ConstMatRefT<T> u = pen.ts2 ? z : ConstMatRefT<T>(s.U(i));
+  return layer_objective<T>(s.V(i), s.V(i - 1), i >= 2, u, z, s.W(i), pen);
 }
 
-void run_phase(Phase ph, const Region& r, const State& s, const Penalties& pen, MatRef z) {
+template <class T>
+void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& pen, MatRefT<T> z) {
   const int n_layers = s.dims().depth;
   switch (ph) {
     case Phase::kWeights:
@@ -90,7 +97,8 @@ void run_phase(Phase ph, const Region& r, const State& s, const Penalties& pen, 
 
 namespace radmm {
 
-NonFinite check_phase(Phase ph, const Region& r, const State& s) {
+template <class T>
+NonFinite check_phase(Phase ph, const Region& r, const StateT<T>& s) {
   const int n_layers = s.dims().depth;
   switch (ph) {
     case Phase::kWeights:
@@ -112,5 +120,42 @@ NonFinite check_phase(Phase ph, const Region& r, const State& s) {
   }
   return {};
 }
+
+namespace {
+
+template <class T>
+class Kernel final : public LayerKernel {
+ public:
+  Kernel(const StateT<T>& s, const Penalties& pen) : s_(s), pen_(pen), z_(s.dims().width, s.dims().samples) {}
+  void run(Phase ph, const Region& r) override { run_phase<T>(ph, r, s_, pen_, z_); }
+  NonFinite check(Phase ph, const Region& r) const override { return check_phase<T>(ph, r, s_); }
+  void poison(int layer) override { s_.W(layer)(0, 0) = std::numeric_limits<T>::quiet_NaN(); }
+  std::unique_ptr<LayerKernel> clone() const override { return std::make_unique<Kernel>(s_, pen_); }
+  const Layout& layout() const override { return s_.layout(); }
+
+ private:
+  StateT<T> s_;
+  Penalties pen_;
+  MatT<T> z_;
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<LayerKernel> make_layer_kernel(const StateT<T>& s, const Penalties& pen) {
+  return std::make_unique<Kernel<T>>(s, pen);
+}
+
+#define RADMM_INSTANTIATE(T)                                                                          \
+  template void step_weights<T>(const StateT<T>&, int, const Penalties&);                            \
+  template void step_activations<T>(const StateT<T>&, int, const Penalties&, MatRefT<T>);            \
+  template void step_preactivations<T>(const StateT<T>&, int, const Penalties&, MatRefT<T>);         \
+  template double layer_terms<T>(const StateT<T>&, int, const Penalties&, const ConstMatRefT<T>&);   \
+  template void run_phase<T>(Phase, const Region&, const StateT<T>&, const Penalties&, MatRefT<T>);  \
+  template NonFinite check_phase<T>(Phase, const Region&, const StateT<T>&);                         \
+  template std::unique_ptr<LayerKernel> make_layer_kernel<T>(const StateT<T>&, const Penalties&);
+RADMM_INSTANTIATE(float)
+RADMM_INSTANTIATE(double)
+#undef RADMM_INSTANTIATE
 
 }  // namespace radmm

@@ -3,6 +3,7 @@
 // blocks that the phase does not write, so regions can run concurrently in any split.
 #pragma once
 #include <cstdint>
+#include <memory>
 
 #include "common/admm.hpp"
 #include "common/layout.hpp"
@@ -17,14 +18,18 @@ const char* phase_name(Phase p);
 
 /// W_i <- update_weights (i < N) or update_output_weights (i = N); the linearized / TS2
 /// variants when `pen` asks for them.
-void step_weights(const State& s, int i, const Penalties& pen);
+template <class T>
+void step_weights(const StateT<T>& s, int i, const Penalties& pen);
 /// V_i <- update_activations (i <= N-2) or update_last_activations (i = N-1), or a variant.
 /// `z` is d x n scratch (TS2 recomputes Z_i = W_i V~_{i-1} there).
-void step_activations(const State& s, int i, const Penalties& pen, MatRef z);
+template <class T>
+void step_activations(const StateT<T>& s, int i, const Penalties& pen, MatRefT<T> z);
 /// U_i <- update_preactivations (TS3; TS2 has no U); leaves Z = W_i V~_{i-1} in z.
-void step_preactivations(const State& s, int i, const Penalties& pen, MatRef z);
+template <class T>
+void step_preactivations(const StateT<T>& s, int i, const Penalties& pen, MatRefT<T> z);
 /// Layer i's L_beta terms given Z = W_i V~_{i-1} in z.
-double layer_terms(const State& s, int i, const Penalties& pen, const ConstMatRef& z);
+template <class T>
+double layer_terms(const StateT<T>& s, int i, const Penalties& pen, const ConstMatRefT<T>& z);
 
 /// The first block holding a non-finite value, found by a phase (layer 0 = none).
 struct NonFinite {
@@ -35,10 +40,30 @@ struct NonFinite {
 
 /// Runs phase `ph` on the layers of `r`; the U phase also stores each layer's L_beta terms
 /// in s.partial()[i]. `z` is d x n scratch. Does not check finiteness (see check_phase).
-void run_phase(Phase ph, const Region& r, const State& s, const Penalties& pen, MatRef z);
+template <class T>
+void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& pen, MatRefT<T> z);
 
 /// Checks the blocks phase `ph` wrote in region `r` for NaN / Inf (cheap next to the phase:
 /// O(d n) against O(d^2 n)). -ffast-math would remove this check; the build never uses it.
-NonFinite check_phase(Phase ph, const Region& r, const State& s);
+template <class T>
+NonFinite check_phase(Phase ph, const Region& r, const StateT<T>& s);
+
+/// The layer work of one precision behind a virtual interface, so the transports and the worker
+/// loop do not depend on the scalar type. Each instance owns its d x n scratch: one per worker.
+class LayerKernel {
+ public:
+  virtual ~LayerKernel() = default;
+  virtual void run(Phase ph, const Region& r) = 0;
+  virtual NonFinite check(Phase ph, const Region& r) const = 0;
+  /// Fault injection: writes NaN into W_layer(0, 0).
+  virtual void poison(int layer) = 0;
+  /// Same state and penalties, its own scratch (for another worker thread or process).
+  virtual std::unique_ptr<LayerKernel> clone() const = 0;
+  virtual const Layout& layout() const = 0;
+  const Dims& dims() const { return layout().dims; }
+};
+
+template <class T>
+std::unique_ptr<LayerKernel> make_layer_kernel(const StateT<T>& s, const Penalties& pen);
 
 }  // namespace radmm

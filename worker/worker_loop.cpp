@@ -61,7 +61,6 @@ void check_peers(const WorkerEnv& env) {
 
 int worker_loop(WorkerEnv& env) {
   WorkerSlot& slot = slots_of(env.control)[env.rank];
-  Mat z(env.state.dims().width, env.state.dims().samples);
   try {
     send_message(*env.reports, make_message(env, MsgType::kHello, ""));
     while (true) {
@@ -74,9 +73,9 @@ int worker_loop(WorkerEnv& env) {
       slot.wait_s[phi] += t1 - t0;
       bool poison = false;
       if (env.fault.matches(env.rank, env.control->iteration, phi)) poison = env.fault.fire_before();
-      run_phase(ph, env.region, env.state, env.pen, z);
-      if (poison) env.state.W(env.region.first)(0, 0) = std::numeric_limits<double>::quiet_NaN();
-      slot.bad = check_phase(ph, env.region, env.state);
+      env.kernel->run(ph, env.region);
+      if (poison) env.kernel->poison(env.region.first);
+      slot.bad = env.kernel->check(ph, env.region);
       slot.last_compute_s = now_seconds() - t1;
       slot.compute_s[phi] += slot.last_compute_s;
       slot.done.post();

@@ -6,8 +6,10 @@
 
 #include <boost/interprocess/ipc/message_queue.hpp>
 
-#include "common/admm.hpp"
+#include <memory>
+
 #include "worker/fault.hpp"
+#include "worker/phases.hpp"
 #include "worker/protocol.hpp"
 
 namespace radmm {
@@ -15,8 +17,7 @@ namespace radmm {
 struct WorkerEnv {
   int rank = 0;
   Region region;
-  State state;
-  Penalties pen;
+  std::unique_ptr<LayerKernel> kernel;  ///< this worker's own (scratch is not shared)
   ControlBlock* control = nullptr;
   boost::interprocess::message_queue* reports = nullptr;   ///< worker -> coordinator (hello, error)
   boost::interprocess::message_queue* commands = nullptr;  ///< coordinator -> this worker (stop)
