@@ -19,6 +19,14 @@ void times_sigma_prime(MatRefT<T> e, const ConstMatRefT<T>& z, Activation act) {
   if (act == Activation::kRelu) e = (z.array() > T(0)).select(e, T(0));
 }
 
+/// R_i + sigma(u): what layer i's own penalty pulls V_i towards.
+template <class T>
+MatT<T> own_target(const ConstMatRefT<T>& u, const ConstMatRefT<T>& input, bool residual, Activation act) {
+  MatT<T> own = sigma<T>(u, act);
+  if (residual) own += input;
+  return own;
+}
+
 /// g = scale * E P~^T, the gradient of a W block whose residual is E (d_out x n).
 template <class T>
 MatT<T> weight_gradient(const ConstMatRefT<T>& e, const ConstMatRefT<T>& p, T scale) {
@@ -101,8 +109,7 @@ int update_activations_linearized(MatRefT<T> v, const ConstMatRefT<T>& input, bo
   const auto d = v.rows();
   const auto a = w_next.leftCols(d);
   const auto b = w_next.col(d);
-  MatT<T> own = sigma<T>(u, pen.activation);  // R_i + sigma(U_i)
-  if (residual) own += input;
+  const MatT<T> own = own_target<T>(u, input, residual, pen.activation);
   const MatT<T> next = v_next - sigma<T>(u_next, pen.activation);
   MatT<T> e(u_next.rows(), v.cols());
   auto objective = [&](const ConstMatRefT<T>& x) {
@@ -130,8 +137,7 @@ int update_last_activations_linearized(MatRefT<T> v, const ConstMatRefT<T>& inpu
   const auto d = v.rows();
   const auto a = w_out.leftCols(d);
   const auto b = w_out.col(d);
-  MatT<T> own = sigma<T>(u, pen.activation);
-  if (residual) own += input;
+  const MatT<T> own = own_target<T>(u, input, residual, pen.activation);
   MatT<T> r(vn.rows(), v.cols());  // r = V_N - A V - b 1^T
   auto objective = [&](const ConstMatRefT<T>& x) {
     r.noalias() = -a * x;
@@ -177,8 +183,7 @@ int update_activations_ts2(MatRefT<T> v, const ConstMatRefT<T>& input, bool resi
   const auto d = v.rows();
   const auto a = w_next.leftCols(d);
   const auto b = w_next.col(d);
-  MatT<T> own = sigma<T>(z_own, pen.activation);
-  if (residual) own += input;
+  const MatT<T> own = own_target<T>(z_own, input, residual, pen.activation);
   MatT<T> z(d, v.cols()), e(d, v.cols());  // z = A V + b 1^T, e = V_{i+1} - V - sigma(z)
   auto objective = [&](const ConstMatRefT<T>& x) {
     z.noalias() = a * x;
