@@ -244,8 +244,16 @@ TEST_CASE("SIGKILL during checkpoint writes never leaves a damaged newest checkp
   for (int attempt = 0; attempt < 6; ++attempt) {
     auto a = args;
     if (attempt > 0 && !list_checkpoints(run).empty()) a.insert(a.end(), {"--resume", run});
+    const auto before = list_checkpoints(run);
     const test::Child c = test::spawn_radmm(a);
-    ::usleep(static_cast<useconds_t>(300000 + rng.below(400000)));
+    // Wait until this attempt has written a checkpoint (start-up time varies a lot, e.g. under
+    // ASan), then kill it at a random moment of the following ones.
+    for (int i = 0; i < 2000; ++i) {
+      const auto now = list_checkpoints(run);
+      if (!now.empty() && (before.empty() || now.front() != before.front())) break;
+      ::usleep(10000);
+    }
+    ::usleep(static_cast<useconds_t>(rng.below(300000)));
     ::kill(c.pid, SIGKILL);
     test::wait_radmm(c, 10, c.started);
     const auto files = list_checkpoints(run);
