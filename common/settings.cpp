@@ -67,6 +67,8 @@ void Settings::validate() const {
   nonnegative("lambda", lambda);
   if (schedule != "sweep" && schedule != "phase") bad("schedule", "must be sweep or phase", schedule);
   if (precision != "double" && precision != "float") bad("precision", "must be double or float", precision);
+  if (backprop() && precision != "double")
+    bad("precision", "applies to admm and bcd; gd and adam run in double", precision);
   if (splitting != "ts3" && splitting != "ts2") bad("splitting", "must be ts3 or ts2", splitting);
   if (update != "proximal" && update != "linearized") bad("update", "must be proximal or linearized", update);
   if (reproject_every < 0) bad("reproject-every", "must be >= 0", std::to_string(reproject_every));

@@ -74,6 +74,11 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
       {"batch-size", [](Settings& s) { s.batch_size = -1; }},
       {"checkpoint-every", [](Settings& s) { s.checkpoint_every = -1; }},
       {"checkpoint-every", [](Settings& s) { s.method = "adam"; s.checkpoint_every = 5; }},
+      {"precision", [](Settings& s) { s.precision = "half"; }},
+      {"precision", [](Settings& s) { s.method = "gd"; s.precision = "float"; }},
+      {"splitting", [](Settings& s) { s.splitting = "ts4"; }},
+      {"update", [](Settings& s) { s.update = "newton"; }},
+      {"reproject-every", [](Settings& s) { s.reproject_every = -1; }},
   };
   for (const auto& [option, set] : ints) {
     CAPTURE(option);
