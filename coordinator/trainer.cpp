@@ -313,10 +313,10 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     const bool eval = (st.eval_every > 0 && k % st.eval_every == 0) || k == st.iterations;
     if (eval) {
       const Model m = model_of(s, act, ds);
-      rec.train_mse = mse(m, ds.x_train, ds.y_train);
+      const Mat out = m.forward(ds.x_train);  // standardised; one forward pass for both figures
+      rec.train_mse = (m.y_scaler.invert(out) - ds.y_train).squaredNorm() / static_cast<double>(ds.y_train.size());
       rec.test_mse = mse(m, ds.x_test, ds.y_test);
-      if (st.diagnostics)
-        rec.relaxation_gap = (s.VN().template cast<double>() - m.forward(ds.x_train)).squaredNorm() / n * y_var;
+      if (st.diagnostics) rec.relaxation_gap = (s.VN().template cast<double>() - out).squaredNorm() / n * y_var;
     }
     rec.elapsed_s = elapsed_before + now_seconds() - t_start;
     res.history.push_back(rec);
