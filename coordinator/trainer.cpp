@@ -263,7 +263,9 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
       ++res.diagnostics.restarts;
       if (st.diagnostics) {
         snapshot.take(s);
-        l_start = lagrangian_of(s, pen, z);
+        // Every penalty term is 0 after the projection and V_N = W_N V~_{N-1}: no layer terms to sum.
+        l_start = 0.5 * double((s.VN() - s.Y()).squaredNorm());
+        for (int i = 1; i <= dims.depth; ++i) l_start += 0.5 * pen.lambda * double(s.W(i).squaredNorm());
       }
     }
     if (phased) {
