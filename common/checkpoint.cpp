@@ -11,6 +11,7 @@
 #include "common/binary.hpp"
 #include "common/error.hpp"
 #include "common/io.hpp"
+#include "common/settings.hpp"
 
 namespace radmm {
 
@@ -21,7 +22,7 @@ constexpr std::uint32_t kVersion = 2;  // 2: scalar size after the dimensions (-
 
 std::string file_name(const Checkpoint& c) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "ckpt-%09lld-%d.bin", static_cast<long long>(c.iteration), c.next_phase);
+  std::snprintf(buf, sizeof buf, "ckpt-%09lld-%04d.bin", static_cast<long long>(c.iteration), c.next_phase);
   return buf;
 }
 
@@ -59,7 +60,7 @@ Checkpoint deserialize_checkpoint(const std::string& b, const std::string& name)
   c.fingerprint = in.get<std::uint64_t>();
   const auto depth = in.get<std::int64_t>(), d0 = in.get<std::int64_t>(), width = in.get<std::int64_t>(),
              outputs = in.get<std::int64_t>(), samples = in.get<std::int64_t>();
-  if (c.iteration < 0 || c.next_phase < 0 || c.next_phase > 3 || depth < 2 || depth > 100000 || d0 < 1 ||
+  if (c.iteration < 0 || c.next_phase < 0 || c.next_phase > 3 * kMaxInnerPasses || depth < 2 || depth > 100000 || d0 < 1 ||
       width < 1 || width > 65536 || outputs < 1 || samples < 1 || d0 > (1 << 24) || samples > (1LL << 40))
     in.fail("bad header values");
   // Bound the state size before computing it, so no product can wrap around.

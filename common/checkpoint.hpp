@@ -1,6 +1,6 @@
 // Checkpoints: the full ADMM state (every block, V_N, Lambda), the position in the
 // schedule (iteration and next phase), the settings and the data fingerprint, checksummed,
-// written atomically into DIR/checkpoints/ckpt-<iteration>-<phase>.bin; the last two are kept.
+// written atomically into DIR/checkpoints/ckpt-<iteration>-<position>.bin; the last two are kept.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,7 +11,7 @@ namespace radmm {
 
 struct Checkpoint {
   std::int64_t iteration = 0;  ///< iterations fully completed
-  std::int32_t next_phase = 0; ///< phases of iteration+1 already done (0 = at an iteration boundary)
+  std::int32_t next_phase = 0; ///< phase positions of iteration+1 done (W, then inner-passes x V-even, V-odd, U; 0 = boundary)
   double elapsed_s = 0;        ///< training time so far (metrics.csv continues from it)
   std::uint64_t fingerprint = 0;  ///< of the data set (Dataset::fingerprint)
   std::string settings_ini;    ///< the run's settings (settings_to_ini)

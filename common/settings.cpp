@@ -72,6 +72,8 @@ void Settings::validate() const {
   if (splitting != "ts3" && splitting != "ts2") bad("splitting", "must be ts3 or ts2", splitting);
   if (update != "proximal" && update != "linearized") bad("update", "must be proximal or linearized", update);
   if (reproject_every < 0) bad("reproject-every", "must be >= 0", std::to_string(reproject_every));
+  if (inner_passes < 1 || inner_passes > kMaxInnerPasses)
+    bad("inner-passes", "must be in [1, " + std::to_string(kMaxInnerPasses) + "]", std::to_string(inner_passes));
   if (method != "admm" && method != "bcd" && method != "gd" && method != "adam")
     bad("method", "must be admm, bcd, gd or adam", method);
   if (!(learning_rate >= 0) || !std::isfinite(learning_rate))
@@ -137,6 +139,8 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
         "linearized (one prox-gradient step per W and V block, power-iteration step sizes, backtracking)")
     ("reproject-every", po::value(&s.reproject_every)->default_value(d.reproject_every),
         "reset U, V, V_N and Lambda to the forward pass of the current weights every k iterations (0 = never)")
+    ("inner-passes", po::value(&s.inner_passes)->default_value(d.inner_passes),
+        "passes over the V and U blocks per W update (phase: V-even, V-odd, U repeated; sweep: backward V, U pass)")
     ("refit-head", po::value(&s.refit_head)->default_value(d.refit_head, d.refit_head ? "true" : "false"),
         "ridge-refit the head on the true forward features after the last iteration")
     ("workers", po::value(&s.workers)->default_value(d.workers),
@@ -260,6 +264,7 @@ std::string settings_to_ini(const Settings& s) {
     << "splitting = " << s.splitting << "\n"
     << "update = " << s.update << "\n"
     << "reproject-every = " << s.reproject_every << "\n"
+    << "inner-passes = " << s.inner_passes << "\n"
     << "refit-head = " << (s.refit_head ? "true" : "false") << "\n"
     << "workers = " << s.workers << "\n"
     << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
@@ -289,6 +294,7 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.splitting != b.splitting) return "splitting";
   if (a.update != b.update) return "update";
   if (a.reproject_every != b.reproject_every) return "reproject-every";
+  if (a.inner_passes != b.inner_passes) return "inner-passes";
   if (a.refit_head != b.refit_head) return "refit-head";
   if (a.method != b.method) return "method";
   return "";
@@ -304,7 +310,7 @@ std::string settings_to_json(const Settings& s) {
     << ", \"batch_size\": " << s.batch_size << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)
     << ", \"beta\": " << fmt(s.beta) << ", \"alpha\": " << fmt(s.alpha) << ", \"lambda\": " << fmt(s.lambda)
     << ", \"schedule\": " << str(s.schedule) << ", \"precision\": " << str(s.precision) << ", \"splitting\": " << str(s.splitting)
-    << ", \"update\": " << str(s.update) << ", \"reproject_every\": " << s.reproject_every << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
+    << ", \"update\": " << str(s.update) << ", \"reproject_every\": " << s.reproject_every << ", \"inner_passes\": " << s.inner_passes << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
     << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every
     << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every

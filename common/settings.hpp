@@ -9,6 +9,9 @@
 namespace radmm {
 
 enum class Schedule { kSweep, kPhase };
+
+/// Upper bound of --inner-passes (a checkpoint's phase position is below 3 * this + 1).
+constexpr int kMaxInnerPasses = 1000;
 enum class Activation { kRelu, kIdentity };
 
 struct Settings {
@@ -41,6 +44,7 @@ struct Settings {
   std::string splitting = "ts3";          ///< ts3 (U and V) | ts2 (V only, sigma inside the penalty)
   std::string update = "proximal";        ///< proximal (exact block minimisers) | linearized (prox-gradient)
   int reproject_every = 3;                ///< reset U, V, V_N, Lambda to the forward pass every k iterations (0 = never)
+  int inner_passes = 1;                   ///< V and U passes per W update: the signal moves one layer per Jacobi pass
   bool refit_head = true;                 ///< ridge-refit W_N on the true forward features at the end
 
   // Parallel run

@@ -69,9 +69,15 @@ double finish_iteration(const StateT<T>& s, const Penalties& pen) {
 }
 
 template <class T>
-double sweep_iteration(const StateT<T>& s, const Penalties& pen, MatRefT<T> z) {
+double sweep_iteration(const StateT<T>& s, const Penalties& pen, MatRefT<T> z, int inner_passes) {
   const int n_layers = s.dims().depth;
   step_weights(s, n_layers, pen);
+  // Extra backward passes over V and U with the weights fixed carry the output's signal further down.
+  for (int r = 1; r < inner_passes; ++r)
+    for (int i = n_layers - 1; i >= 1; --i) {
+      step_activations(s, i, pen, z);
+      step_preactivations(s, i, pen, z);
+    }
   for (int i = n_layers - 1; i >= 1; --i) {
     step_activations(s, i, pen, z);
     step_preactivations(s, i, pen, z);
@@ -250,6 +256,12 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     if (hooks.warn) hooks.warn(text);
   };
 
+  const int positions = 1 + (kPhaseCount - 1) * st.inner_passes;
+  if (first_phase >= positions)
+    throw Error(ExitCode::kDataErr,
+                "the checkpoint stopped at phase position " + std::to_string(first_phase) + " of an iteration with " +
+                    std::to_string(positions) + " positions",
+                "--resume", "resume with the --inner-passes of the original run");
   res.termination = "iterations";
   for (int k = first_iteration; k <= st.iterations; ++k) {
     IterationRecord rec;
@@ -269,12 +281,15 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
       }
     }
     if (phased) {
-      for (int p = phase0; p < kPhaseCount; ++p) {
-        if (p > 0) poll_signal(k - 1, p);
+      // Position q of the iteration: W, then inner_passes times (V-even, V-odd, U).
+      for (int q = phase0; q < positions; ++q) {
+        const int p = q == 0 ? 0 : 1 + (q - 1) % (kPhaseCount - 1);
+        if (q > 0) poll_signal(k - 1, q);
         const double tp = now_seconds();
         const PhaseReport rep = transport->run_phase(static_cast<Phase>(p), k);
-        rec.phase_s[p] = now_seconds() - tp;
-        rec.phase_overhead_s[p] = rec.phase_s[p] - rep.slowest_compute_s;
+        const double spent = now_seconds() - tp;
+        rec.phase_s[p] += spent;
+        rec.phase_overhead_s[p] += spent - rep.slowest_compute_s;
         const NonFinite bad = rep.bad;
         if (bad)
           diverged(std::string("non-finite value in ") + bad.block + "_" + std::to_string(bad.layer) + " (layer " +
@@ -283,7 +298,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
       }
       rec.lagrangian = finish_iteration(s, pen);
     } else {
-      rec.lagrangian = sweep_iteration(s, pen, z);
+      rec.lagrangian = sweep_iteration(s, pen, z, st.inner_passes);
       const Region all{1, dims.hidden(), 0};
       for (int p = 0; p < kPhaseCount; ++p)
         if (const NonFinite bad = check_phase(static_cast<Phase>(p), all, s))
@@ -358,7 +373,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
   template void project_to_forward<T>(const StateT<T>&, Activation, bool);               \
   template double lagrangian_of<T>(const StateT<T>&, const Penalties&, MatRefT<T>);      \
   template double finish_iteration<T>(const StateT<T>&, const Penalties&);               \
-  template double sweep_iteration<T>(const StateT<T>&, const Penalties&, MatRefT<T>);    \
+  template double sweep_iteration<T>(const StateT<T>&, const Penalties&, MatRefT<T>, int);    \
   template Model model_of<T>(const StateT<T>&, Activation, const Dataset&);
 RADMM_INSTANTIATE(float)
 RADMM_INSTANTIATE(double)

@@ -84,10 +84,10 @@ void project_to_forward(const StateT<T>& s, Activation act, bool dual);
 template <class T>
 double lagrangian_of(const StateT<T>& s, const Penalties& pen, MatRefT<T> z);
 
-/// One serial Gauss-Seidel sweep: W_N; for i = N-1..1: V_i, U_i, W_i; then V_N, Lambda.
-/// Returns L_beta after the sweep. `z` is d x n scratch.
+/// One serial Gauss-Seidel sweep: W_N; inner_passes - 1 times for i = N-1..1: V_i, U_i;
+/// for i = N-1..1: V_i, U_i, W_i; then V_N, Lambda. Returns L_beta after the sweep. `z` is d x n scratch.
 template <class T>
-double sweep_iteration(const StateT<T>& s, const Penalties& pen, MatRefT<T> z);
+double sweep_iteration(const StateT<T>& s, const Penalties& pen, MatRefT<T> z, int inner_passes = 1);
 
 /// V_N and Lambda (coordinator's part of an iteration) and L_beta from the per-layer
 /// terms in s.partial(), summed in layer order.

@@ -55,6 +55,7 @@ TEST_CASE("P-independence: workers 0..4 give bit-identical weights and metrics, 
       {"--update", "linearized"},
       {"--splitting", "ts2", "--update", "linearized", "--method", "bcd"},
       {"--reproject-every", "2"},
+      {"--inner-passes", "3", "--reproject-every", "2"},
       {"--precision", "float"},
       {"--precision", "float", "--splitting", "ts2", "--update", "linearized"}};
   for (std::size_t v = 0; v < variants.size(); ++v) {

@@ -91,6 +91,42 @@ TEST_CASE("resume after SIGINT / SIGTERM mid-run is bit-exact, for any worker co
   CHECK(resumed >= 2);  // the signal normally lands mid-run; a loaded machine may finish one first
 }
 
+TEST_CASE("with --inner-passes a stop inside a repeated phase resumes at that position, bit-exact") {
+  // Iteration = W, then 3 x (V-even, V-odd, U). Worker 0 sleeps in the U phases of iteration 5,
+  // the signal lands in the first of them, and the coordinator stops before position 4.
+  const std::string dir = test::temp_dir("inner");
+  auto args = [&](const std::string& out, int workers) {
+    auto a = run_args(out, workers, 8);
+    a.insert(a.end(), {"--inner-passes", "3"});
+    return a;
+  };
+  const auto ref = test::run_radmm(args(dir + "/ref", 2));
+  REQUIRE(ref.exit_code == 0);
+  const std::string run = dir + "/run";
+  const test::Child c = test::spawn_radmm(args(run, 2), {"RADMM_FAULT=worker=0,iter=5,phase=U,action=sleep:1500"});
+  for (int i = 0; i < 1000 && test::slurp(run + "/metrics.csv").find("\n4,") == std::string::npos; ++i)
+    ::usleep(10000);
+  ::usleep(300000);
+  const double t0 = now_seconds();
+  ::kill(-c.pid, SIGINT);
+  const auto r = test::wait_radmm(c, 30, t0);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 130);
+  const auto names = list_checkpoints(run);
+  REQUIRE(names.size() == 1);
+  CHECK(names[0].find("ckpt-000000004-0004.bin") != std::string::npos);
+  auto resume = args(run, 0);
+  resume.insert(resume.end(), {"--resume", run});
+  const auto r2 = test::run_radmm(resume);
+  INFO(r2.err);
+  REQUIRE(r2.exit_code == 0);
+  CHECK(test::slurp(run + "/model.bin") == test::slurp(dir + "/ref/model.bin"));
+  // The position belongs to the run's --inner-passes: another value is refused as a settings change.
+  auto other = args(run, 0);
+  other.insert(other.end(), {"--resume", run, "--inner-passes", "1"});
+  CHECK(test::run_radmm(other).exit_code != 0);
+}
+
 TEST_CASE("periodic checkpoints keep the last two, are 0600, and resume to the same model") {
   const std::string dir = test::temp_dir("ckpt");
   auto args = run_args(dir + "/a", 0, 12);
@@ -98,8 +134,8 @@ TEST_CASE("periodic checkpoints keep the last two, are 0600, and resume to the s
   REQUIRE(test::run_radmm(args).exit_code == 0);
   const auto files = list_checkpoints(dir + "/a");
   REQUIRE(files.size() == 2);
-  CHECK(files[0].find("ckpt-000000012-0.bin") != std::string::npos);
-  CHECK(files[1].find("ckpt-000000008-0.bin") != std::string::npos);
+  CHECK(files[0].find("ckpt-000000012-0000.bin") != std::string::npos);
+  CHECK(files[1].find("ckpt-000000008-0000.bin") != std::string::npos);
   struct stat st {};
   REQUIRE(::stat(files[0].c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
@@ -180,7 +216,7 @@ TEST_CASE("a NaN injected into a block ends the run with exit 3 naming it; no no
     const auto r = test::run_radmm(args, {"RADMM_FAULT=worker=0,iter=5,phase=W,action=nan"});
     CHECK(r.exit_code == 3);
     CHECK(r.err.find("non-finite value in W_1 (layer 1), phase W of iteration 5") != std::string::npos);
-    CHECK(r.err.find("ckpt-000000004-0.bin") != std::string::npos);
+    CHECK(r.err.find("ckpt-000000004-0000.bin") != std::string::npos);
     const auto files = list_checkpoints(dir + "/a");
     REQUIRE(!files.empty());
     const Checkpoint c = deserialize_checkpoint(test::slurp(files.front()), files.front());
@@ -226,7 +262,7 @@ TEST_CASE("a file size limit while checkpointing: exit 74, no temp file, not kil
   const auto r = test::wait_radmm(c, 30, c.started);
   CHECK(r.exit_code == 74);
   CHECK(r.err.rfind("radmm: error[io]: write failed: File too large", 0) == 0);
-  CHECK(r.err.find("ckpt-000000002-0.bin") != std::string::npos);
+  CHECK(r.err.find("ckpt-000000002-0000.bin") != std::string::npos);
   CHECK(list_checkpoints(dir + "/a").empty());
   CHECK(test::slurp(dir + "/a/failure.json").find("\"exit_code\": 74") != std::string::npos);
   std::string left = test::slurp(dir + "/a/metrics.csv");

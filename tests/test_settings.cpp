@@ -79,6 +79,8 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
       {"splitting", [](Settings& s) { s.splitting = "ts4"; }},
       {"update", [](Settings& s) { s.update = "newton"; }},
       {"reproject-every", [](Settings& s) { s.reproject_every = -1; }},
+      {"inner-passes", [](Settings& s) { s.inner_passes = 0; }},
+      {"inner-passes", [](Settings& s) { s.inner_passes = kMaxInnerPasses + 1; }},
   };
   for (const auto& [option, set] : ints) {
     CAPTURE(option);
