@@ -41,7 +41,7 @@ std::string setting(const std::string& summary, const std::string& key) {
   return summary.substr(begin, end - begin);
 }
 
-/// "admm ts3 proximal", "admm ts2 linearized reproject 1", "adam", ... from the run's settings.
+/// "admm ts3 proximal", "admm ts2 linearized reproject 1 inner 30", "adam", ... from the run's settings.
 std::string label_of(const std::string& dir) {
   std::string summary;
   try {
@@ -54,6 +54,8 @@ std::string label_of(const std::string& dir) {
     label += " " + setting(summary, "splitting") + " " + setting(summary, "update");
     const std::string r = setting(summary, "reproject_every");
     if (!r.empty() && r != "0") label += " reproject " + r;
+    const std::string m = setting(summary, "inner_passes");
+    if (!m.empty() && m != "1") label += " inner " + m;
   }
   return label.empty() ? dir : label;
 }

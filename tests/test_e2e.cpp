@@ -135,7 +135,7 @@ TEST_CASE("plots are well-formed SVG with one polyline per series") {
 TEST_CASE("radmm plot draws one line per run and method in each panel, and names a bad folder") {
   const std::string dir = test::temp_dir("plot");
   const std::string smoke = std::string(RADMM_SOURCE_DIR) + "/configs/smoke.ini";
-  REQUIRE(test::run_radmm({"train", "--config", smoke, "--out", dir + "/a", "--splitting", "ts2"}).exit_code == 0);
+  REQUIRE(test::run_radmm({"train", "--config", smoke, "--out", dir + "/a", "--splitting", "ts2", "--inner-passes", "2"}).exit_code == 0);
   REQUIRE(test::run_radmm({"train", "--config", smoke, "--out", dir + "/b", "--method", "adam", "--workers", "0"}).exit_code == 0);
   const auto r = test::run_radmm({"plot", "--out", dir + "/cmp.svg", dir + "/a", dir + "/b"});
   INFO(r.err);
@@ -145,7 +145,7 @@ TEST_CASE("radmm plot draws one line per run and method in each panel, and names
   std::size_t lines = 0;
   for (std::size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++lines;
   CHECK(lines == 8);  // 4 panels x 2 runs
-  CHECK(svg.find(">admm ts2 proximal reproject 3</text>") != std::string::npos);
+  CHECK(svg.find(">admm ts2 proximal reproject 3 inner 2</text>") != std::string::npos);
   CHECK(svg.find(">adam</text>") != std::string::npos);
   const auto missing = test::run_radmm({"plot", "--out", dir + "/x.svg", dir + "/none"});
   CHECK(missing.exit_code == 66);
