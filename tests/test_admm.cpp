@@ -124,7 +124,7 @@ TEST_CASE("O2 and O3: multiplier identity and monotone L_beta over 50 iterations
   }
 }
 
-TEST_CASE("inner passes lower L_beta further after the same W step, down to a fixed point") {
+TEST_CASE("inner passes with W fixed: every pass lowers L_beta and the signal reaches layer 1") {
   // With W fixed the V, U passes are exact block descent on L_beta: each pass can only lower it.
   StateBuffer buf(small_dims(6));
   const State s = buf.state();
