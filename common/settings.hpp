@@ -9,10 +9,10 @@
 namespace radmm {
 
 enum class Schedule { kSweep, kPhase };
+enum class Activation { kRelu, kIdentity };
 
 /// Upper bound of --inner-passes (a checkpoint's phase position is below 3 * this + 1).
 constexpr int kMaxInnerPasses = 1000;
-enum class Activation { kRelu, kIdentity };
 
 struct Settings {
   // Data

@@ -72,17 +72,13 @@ template <class T>
 double sweep_iteration(const StateT<T>& s, const Penalties& pen, MatRefT<T> z, int inner_passes) {
   const int n_layers = s.dims().depth;
   step_weights(s, n_layers, pen);
-  // Extra backward passes over V and U with the weights fixed carry the output's signal further down.
-  for (int r = 1; r < inner_passes; ++r)
+  // Earlier backward passes keep W fixed: they carry the output's signal further down first.
+  for (int r = 1; r <= inner_passes; ++r)
     for (int i = n_layers - 1; i >= 1; --i) {
       step_activations(s, i, pen, z);
       step_preactivations(s, i, pen, z);
+      if (r == inner_passes) step_weights(s, i, pen);
     }
-  for (int i = n_layers - 1; i >= 1; --i) {
-    step_activations(s, i, pen, z);
-    step_preactivations(s, i, pen, z);
-    step_weights(s, i, pen);
-  }
   for (int i = 1; i < n_layers; ++i) {  // layer terms with the final W_i (the U step's Z is stale)
     affine<T>(s.W(i), s.V(i - 1), z);
     s.partial()[i] = layer_terms(s, i, pen, z);
