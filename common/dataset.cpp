@@ -2,6 +2,7 @@
 #include "common/dataset.hpp"
 
 #include <charconv>
+#include <map>
 #include <numeric>
 
 #include "common/error.hpp"
@@ -51,7 +52,43 @@ Eigen::MatrixXd features_of(const Table& t, std::size_t target_col) {
   return x;
 }
 
-Dataset make_dataset(const Table& t, const std::string& target, double test_fraction, std::uint64_t seed) {
+Split split_rows(const Eigen::MatrixXd& x, double test_fraction, std::uint64_t seed, bool grouped) {
+  const auto n = static_cast<std::size_t>(x.cols());
+  // Group id of each row: the first row with the same feature vector (exact equality).
+  std::vector<std::size_t> group(n), group_size(n, 0);
+  std::map<std::vector<double>, std::size_t> first;
+  std::size_t dup = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    const Eigen::VectorXd c = x.col(static_cast<Eigen::Index>(r));
+    const auto [it, fresh] = first.emplace(std::vector<double>(c.data(), c.data() + c.size()), r);
+    group[r] = grouped ? it->second : r;
+    dup += fresh ? 0 : 1;
+    ++group_size[group[r]];
+  }
+  Split sp;
+  sp.duplicate_rows = dup;
+  // Seeded Fisher-Yates shuffle; walking it, a group joins the test set while it still fits, so
+  // without duplicates the test set is the first n_test rows of the permutation.
+  std::vector<std::size_t> perm(n);
+  std::iota(perm.begin(), perm.end(), 0);
+  Rng rng(seed ^ 0x5eed5eedULL);
+  for (std::size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
+  const auto n_test = static_cast<std::size_t>(std::llround(test_fraction * static_cast<double>(n)));
+  std::vector<char> side(n, 0);  // per group: 0 undecided, 1 test, 2 train
+  std::size_t reserved = 0;  // test rows promised to the groups already placed
+  for (std::size_t r : perm) {
+    char& g = side[group[r]];
+    if (g == 0) {
+      g = reserved + group_size[group[r]] <= n_test ? 1 : 2;
+      if (g == 1) reserved += group_size[group[r]];
+    }
+    (g == 1 ? sp.test : sp.train).push_back(r);
+  }
+  return sp;
+}
+
+Dataset make_dataset(const Table& t, const std::string& target, double test_fraction, std::uint64_t seed,
+                     bool grouped) {
   if (t.cols() < 2)
     throw Error(ExitCode::kDataErr, "need at least one feature column and a target column", "data", "");
   const std::size_t tc = resolve_target(t, target);
@@ -61,35 +98,31 @@ Dataset make_dataset(const Table& t, const std::string& target, double test_frac
   for (std::size_t c = 0; c < t.cols(); ++c)
     if (c != tc) ds.feature_names.push_back(t.header[c]);
 
-  std::uint64_t h = fnv1a64(t.values.data(), t.values.size() * sizeof(double));
-  for (const auto& name : t.header) h = fnv1a64(name.data(), name.size(), h);
-  ds.fingerprint = h;
-
-  // Seeded Fisher-Yates shuffle; the first n_test rows of the permutation are the test set.
-  std::vector<std::size_t> perm(t.rows());
-  std::iota(perm.begin(), perm.end(), 0);
-  Rng rng(seed ^ 0x5eed5eedULL);
-  for (std::size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
-  const auto n_test = static_cast<std::size_t>(std::llround(test_fraction * static_cast<double>(t.rows())));
-  const std::size_t n_train = t.rows() - n_test;
+  Eigen::MatrixXd x = features_of(t, tc);
+  const Split sp = split_rows(x, test_fraction, seed, grouped);
+  ds.duplicate_rows = sp.duplicate_rows;
+  const std::size_t n_test = sp.test.size(), n_train = sp.train.size();
   if (n_train < 2)
     throw Error(ExitCode::kDataErr, "only " + std::to_string(n_train) + " training rows after the split", "data",
                 "use more rows or a smaller --test-fraction");
 
-  Eigen::MatrixXd x = features_of(t, tc);
+  // The fingerprint covers the split too, so a checkpoint never resumes on other training rows.
+  std::uint64_t h = fnv1a64(t.values.data(), t.values.size() * sizeof(double));
+  for (const auto& name : t.header) h = fnv1a64(name.data(), name.size(), h);
+  for (const std::size_t r : sp.test) h = fnv1a64(&r, sizeof r, h);
+  ds.fingerprint = h;
+
   const auto d0 = x.rows();
   Eigen::MatrixXd xtr(d0, static_cast<Eigen::Index>(n_train)), xte(d0, static_cast<Eigen::Index>(n_test));
   ds.y_train.resize(1, static_cast<Eigen::Index>(n_train));
   ds.y_test.resize(1, static_cast<Eigen::Index>(n_test));
-  for (std::size_t k = 0; k < perm.size(); ++k) {
-    const std::size_t r = perm[k];
-    if (k < n_test) {
-      xte.col(static_cast<Eigen::Index>(k)) = x.col(static_cast<Eigen::Index>(r));
-      ds.y_test(0, static_cast<Eigen::Index>(k)) = t.at(r, tc);
-    } else {
-      xtr.col(static_cast<Eigen::Index>(k - n_test)) = x.col(static_cast<Eigen::Index>(r));
-      ds.y_train(0, static_cast<Eigen::Index>(k - n_test)) = t.at(r, tc);
-    }
+  for (std::size_t k = 0; k < n_test; ++k) {
+    xte.col(static_cast<Eigen::Index>(k)) = x.col(static_cast<Eigen::Index>(sp.test[k]));
+    ds.y_test(0, static_cast<Eigen::Index>(k)) = t.at(sp.test[k], tc);
+  }
+  for (std::size_t k = 0; k < n_train; ++k) {
+    xtr.col(static_cast<Eigen::Index>(k)) = x.col(static_cast<Eigen::Index>(sp.train[k]));
+    ds.y_train(0, static_cast<Eigen::Index>(k)) = t.at(sp.train[k], tc);
   }
   ds.x_scaler = Standardizer::fit(xtr);
   ds.y_scaler = Standardizer::fit(ds.y_train);

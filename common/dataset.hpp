@@ -1,5 +1,5 @@
-// Turns a CSV table into a training problem: target column, seeded shuffle split,
-// standardisation with training statistics only. Columns are samples (ALGORITHM.md 1).
+// Turns a CSV table into a training problem: target column, seeded shuffle split (copies of a
+// row kept on one side), standardisation with training statistics only. Columns are samples.
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
@@ -24,16 +24,30 @@ struct Dataset {
   Eigen::MatrixXd x_train, x_test;  ///< standardised features, d0 x n
   Eigen::MatrixXd y_train, y_test;  ///< raw targets, c x n (c = 1)
   Standardizer x_scaler, y_scaler;  ///< fitted on the training rows only
-  std::uint64_t fingerprint = 0;    ///< FNV-1a over the parsed table (values and header)
+  std::uint64_t fingerprint = 0;    ///< FNV-1a over the parsed table (values, header) and the test rows
   std::size_t rows_total = 0;
+  std::size_t duplicate_rows = 0;   ///< rows whose features equal an earlier row's
+};
+
+/// Row indices of a split, each side in the order of the seeded permutation.
+struct Split {
+  std::vector<std::size_t> test, train;
+  std::size_t duplicate_rows = 0;
 };
 
 /// Index of the target column: `target` is a header name or 1-based index; empty = last.
 std::size_t resolve_target(const Table& t, const std::string& target);
 
+/// Seeded split of the columns of x (features, d0 x n) into round(test_fraction n) test rows.
+/// grouped: rows with identical features land on the same side, so no test row has a copy
+/// among the training rows (a group that no longer fits goes to training; the test set is then
+/// filled from later groups). Without duplicates grouped and random give the same split.
+Split split_rows(const Eigen::MatrixXd& x, double test_fraction, std::uint64_t seed, bool grouped);
+
 /// Splits and standardises `t`. Throws Error(kUsage) for a bad target, Error(kDataErr) when
 /// a split would leave no training rows.
-Dataset make_dataset(const Table& t, const std::string& target, double test_fraction, std::uint64_t seed);
+Dataset make_dataset(const Table& t, const std::string& target, double test_fraction, std::uint64_t seed,
+                     bool grouped);
 
 /// Builds the feature matrix (d0 x n, raw) of `t` without the target column.
 Eigen::MatrixXd features_of(const Table& t, std::size_t target_col);

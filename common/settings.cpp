@@ -56,6 +56,7 @@ Activation Settings::activation_kind() const {
 void Settings::validate() const {
   if (data.empty()) bad("data", "must name a CSV file or builtin:wine-red / builtin:wine-white", "''");
   if (!(test_fraction >= 0 && test_fraction < 1)) bad("test-fraction", "must be in [0, 1)", format_double(test_fraction));
+  if (split != "grouped" && split != "random") bad("split", "must be grouped or random", split);
   if (depth < 2 || depth > 10000) bad("depth", "must be in [2, 10000] (lifting layer + head at least)", std::to_string(depth));
   if (width < 1 || width > 65536) bad("width", "must be in [1, 65536]", std::to_string(width));
   if (activation != "relu" && activation != "identity") bad("activation", "must be relu or identity", activation);
@@ -115,6 +116,9 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("test-fraction", po::value(&s.test_fraction)->default_value(d.test_fraction, fmt(d.test_fraction)),
         "share of rows held out for testing, in [0, 1)")
     ("seed", po::value(&s.seed)->default_value(d.seed), "seed of the split and the initial weights")
+    ("split", po::value(&s.split)->default_value(d.split),
+        "grouped (rows with identical features all on one side, so no test row is a copy of a training "
+        "row) | random (plain shuffle)")
     ("depth", po::value(&s.depth)->default_value(d.depth), "layers N incl. lifting layer and linear head (>= 2)")
     ("width", po::value(&s.width)->default_value(d.width), "hidden width d")
     ("activation", po::value(&s.activation)->default_value(d.activation), "relu | identity")
@@ -247,6 +251,7 @@ std::string settings_to_ini(const Settings& s) {
     << "target = " << s.target << "\n"
     << "test-fraction = " << fmt(s.test_fraction) << "\n"
     << "seed = " << s.seed << "\n"
+    << "split = " << s.split << "\n"
     << "depth = " << s.depth << "\n"
     << "width = " << s.width << "\n"
     << "activation = " << s.activation << "\n"
@@ -281,6 +286,7 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.target != b.target) return "target";
   if (a.test_fraction != b.test_fraction) return "test-fraction";
   if (a.seed != b.seed) return "seed";
+  if (a.split != b.split) return "split";
   if (a.depth != b.depth) return "depth";
   if (a.width != b.width) return "width";
   if (a.activation != b.activation) return "activation";
@@ -304,7 +310,7 @@ std::string settings_to_json(const Settings& s) {
   std::ostringstream o;
   auto str = [](const std::string& x) { return "\"" + json_escape(x) + "\""; };
   o << "{\"data\": " << str(s.data) << ", \"target\": " << str(s.target)
-    << ", \"test_fraction\": " << fmt(s.test_fraction) << ", \"seed\": " << s.seed
+    << ", \"test_fraction\": " << fmt(s.test_fraction) << ", \"seed\": " << s.seed << ", \"split\": " << str(s.split)
     << ", \"depth\": " << s.depth << ", \"width\": " << s.width << ", \"activation\": " << str(s.activation)
     << ", \"method\": " << str(s.method) << ", \"learning_rate\": " << fmt(s.resolved_learning_rate())
     << ", \"batch_size\": " << s.batch_size << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)

@@ -20,6 +20,7 @@ struct Settings {
   std::string target;                     ///< target column: header name or 1-based index; empty = last
   double test_fraction = 0.2;             ///< held-out share of the rows, in [0, 1)
   std::uint64_t seed = 1;                 ///< seeds the split and the initial weights
+  std::string split = "grouped";          ///< grouped (copies of a row never straddle the split) | random
 
   // Network: depth N counts the lifting layer and the linear head, so N - 1 hidden blocks.
   int depth = 5;                          ///< N >= 2
@@ -65,6 +66,7 @@ struct Settings {
   /// Worker count after resolving -1: min(cores, depth - 1) for phase, 0 for sweep.
   int resolved_workers() const;
   Activation activation_kind() const;
+  bool grouped_split() const { return split == "grouped"; }
   bool backprop() const { return method == "gd" || method == "adam"; }
   /// The learning rate after resolving 0 to the method's default.
   double resolved_learning_rate() const;

@@ -87,9 +87,9 @@ int run_train(const std::vector<std::string>& args) {
   }
   // Validate everything before any allocation, fork or output.
   const Table table = read_csv(s.data);
-  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed);
+  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split());
   if (resume && resume->fingerprint != ds.fingerprint)
-    throw Error(ExitCode::kDataErr, "the checkpoint was made with other data", resume_path,
+    throw Error(ExitCode::kDataErr, "the checkpoint was made with other data or another split", resume_path,
                 "resume with the data of the original run");
   if (resume && resume->iteration > s.iterations)
     throw Error(ExitCode::kUsage, "the checkpoint is at iteration " + std::to_string(resume->iteration) +
@@ -101,9 +101,10 @@ int run_train(const std::vector<std::string>& args) {
   if (resume)
     std::printf("radmm: resuming from %s (iteration %lld, phase %d)\n", resume_path.c_str(),
                 static_cast<long long>(resume->iteration), resume->next_phase);
-  std::printf("radmm: %s, %lld train / %lld test rows, %lld features; depth %d, width %d, %s schedule, %d worker%s\n",
+  std::printf("radmm: %s, %lld train / %lld test rows (%s split, %zu duplicate rows), %lld features; depth %d, width %d, "
+              "%s schedule, %d worker%s\n",
               s.data.c_str(), static_cast<long long>(ds.x_train.cols()), static_cast<long long>(ds.x_test.cols()),
-              static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(), s.resolved_workers(),
+              s.split.c_str(), ds.duplicate_rows, static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(), s.resolved_workers(),
               s.resolved_workers() == 1 ? "" : "s");
   std::fflush(stdout);
   Progress progress(s.iterations, s.quiet);

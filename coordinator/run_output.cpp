@@ -122,6 +122,7 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
     << "  \"data\": {\"source\": \"" << json_escape(s.data) << "\", \"target\": \"" << json_escape(ds.target_name)
     << "\", \"rows\": " << ds.rows_total << ", \"train_rows\": " << ds.x_train.cols()
     << ", \"test_rows\": " << ds.x_test.cols() << ", \"features\": " << ds.x_train.rows()
+    << ", \"split\": \"" << s.split << "\", \"duplicate_rows\": " << ds.duplicate_rows
     << ", \"fingerprint\": \"" << std::hex << ds.fingerprint << std::dec << "\"},\n"
     << "  \"worker_stats\": [";
   for (std::size_t w = 0; w < r.worker_stats.size(); ++w) {

@@ -2,6 +2,9 @@
 // line ends, BOM or separator; each bad file gives its exit code and names file:line:column.
 #include <doctest/doctest.h>
 
+#include <set>
+#include <vector>
+
 #include "common/csv.hpp"
 #include "common/dataset.hpp"
 #include "common/error.hpp"
@@ -98,7 +101,8 @@ TEST_CASE("the embedded Wine Quality data match the shipped CSV files") {
 
 TEST_CASE("split and standardisation use training rows only, seeded") {
   const Table t = read_csv("builtin:wine-red");
-  const Dataset a = make_dataset(t, "", 0.2, 3), b = make_dataset(t, "quality", 0.2, 3), c = make_dataset(t, "", 0.2, 4);
+  const Dataset a = make_dataset(t, "", 0.2, 3, true), b = make_dataset(t, "quality", 0.2, 3, true),
+                c = make_dataset(t, "", 0.2, 4, true);
   CHECK(a.x_train.cols() == 1279);
   CHECK(a.x_test.cols() == 320);
   CHECK(a.x_train == b.x_train);
@@ -112,6 +116,60 @@ TEST_CASE("split and standardisation use training rows only, seeded") {
   CHECK(resolve_target(t, "alcohol") == 10);
   CHECK_THROWS_AS(resolve_target(t, "13"), Error);
   CHECK_THROWS_AS(resolve_target(t, "colour"), Error);
+}
+
+namespace {
+// Copies of a training row among the test rows (exact feature equality).
+int leaked_rows(const Dataset& ds) {
+  std::set<std::vector<double>> train;
+  for (Eigen::Index j = 0; j < ds.x_train.cols(); ++j)
+    train.emplace(ds.x_train.col(j).data(), ds.x_train.col(j).data() + ds.x_train.rows());
+  int n = 0;
+  for (Eigen::Index j = 0; j < ds.x_test.cols(); ++j)
+    n += train.count(std::vector<double>(ds.x_test.col(j).data(), ds.x_test.col(j).data() + ds.x_test.rows()));
+  return n;
+}
+}  // namespace
+
+TEST_CASE("the grouped split keeps every copy of a row on one side; random leaks copies") {
+  const Table white = read_csv("builtin:wine-white");
+  for (std::uint64_t seed : {1, 2, 3}) {
+    const Dataset g = make_dataset(white, "", 0.2, seed, true), r = make_dataset(white, "", 0.2, seed, false);
+    CHECK(g.duplicate_rows == 937);  // 4898 rows, 3961 distinct
+    CHECK(g.x_test.cols() == 980);   // round(0.2 * 4898), filled exactly
+    CHECK(r.x_test.cols() == 980);
+    CHECK(leaked_rows(g) == 0);
+    CHECK(leaked_rows(r) > 100);  // about 14% of the test rows have a copy among the training rows
+    CHECK(g.fingerprint != r.fingerprint);  // a checkpoint cannot resume on the other split
+  }
+}
+
+TEST_CASE("split_rows: groups never straddle, sizes are exact when they can be, no duplicates = random") {
+  // 60 rows in groups of 1..4 identical feature vectors.
+  Eigen::MatrixXd x(2, 60);
+  std::vector<int> group_of(60);
+  for (int j = 0, g = 0; j < 60; ++g)
+    for (int k = 0; k <= g % 4 && j < 60; ++k, ++j) {
+      x.col(j) << g, -g;
+      group_of[static_cast<std::size_t>(j)] = g;
+    }
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const Split s = split_rows(x, 0.25, seed, true);
+    CHECK(s.test.size() == 15);
+    CHECK(s.test.size() + s.train.size() == 60);
+    CHECK(s.duplicate_rows == 60 - static_cast<std::size_t>(group_of.back() + 1));
+    std::set<int> test_groups;
+    for (std::size_t r : s.test) test_groups.insert(group_of[r]);
+    for (std::size_t r : s.train) CHECK(test_groups.count(group_of[r]) == 0);
+    CHECK(split_rows(x, 0.25, seed, true).test == s.test);  // deterministic
+  }
+  const Eigen::MatrixXd unique = Eigen::MatrixXd::Random(3, 50);
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const Split g = split_rows(unique, 0.2, seed, true), r = split_rows(unique, 0.2, seed, false);
+    CHECK(g.test == r.test);
+    CHECK(g.train == r.train);
+    CHECK(g.duplicate_rows == 0);
+  }
 }
 
 TEST_CASE("radmm train reports bad data with the exit code and file:line:column") {

@@ -76,6 +76,7 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
       {"checkpoint-every", [](Settings& s) { s.method = "adam"; s.checkpoint_every = 5; }},
       {"precision", [](Settings& s) { s.precision = "half"; }},
       {"precision", [](Settings& s) { s.method = "gd"; s.precision = "float"; }},
+      {"split", [](Settings& s) { s.split = "stratified"; }},
       {"splitting", [](Settings& s) { s.splitting = "ts4"; }},
       {"update", [](Settings& s) { s.update = "newton"; }},
       {"reproject-every", [](Settings& s) { s.reproject_every = -1; }},
@@ -125,7 +126,7 @@ TEST_CASE("command line beats the config file; bad files name file:line") {
 TEST_CASE("radmm train: --help lists every option with its default, bad options exit 64") {
   const auto help = test::run_radmm({"train", "--help"});
   CHECK(help.exit_code == 0);
-  for (const char* opt : {"--data", "--target", "--test-fraction", "--seed", "--depth", "--width", "--activation",
+  for (const char* opt : {"--data", "--target", "--test-fraction", "--seed", "--split", "--depth", "--width", "--activation",
                           "--iterations", "--gamma", "--rho", "--beta", "--alpha", "--lambda", "--schedule",
                           "--refit-head", "--workers", "--phase-timeout", "--out", "--eval-every", "--quiet",
                           "--config", "--print-config", "--method",
