@@ -39,7 +39,8 @@ TEST_CASE("radmm train on configs/smoke.ini writes the three documented files") 
   const std::string summary = test::slurp(dir + "/run/summary.json");
   for (const char* key : {"\"termination\": \"iterations\"", "\"iterations\": 5", "\"train_mse\"", "\"test_mse\"",
                           "\"lagrangian\"", "\"elapsed_s\"", "\"workers\": 2", "\"settings\"", "\"worker_stats\"",
-                          "\"peak_rss_bytes\"", "\"first_layer\""})
+                          "\"peak_rss_bytes\"", "\"first_layer\"", "\"split\": \"grouped\"",
+                          "\"duplicate_rows\": 240"})
     CHECK_MESSAGE(summary.find(key) != std::string::npos, key);
   const std::string model = test::slurp(dir + "/run/model.bin");
   CHECK(model.rfind("RADMMMDL", 0) == 0);
