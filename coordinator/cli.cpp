@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "common/checkpoint.hpp"
@@ -225,6 +226,36 @@ int run_predict(const std::vector<std::string>& args) {
     const double mse = (pred - y).squaredNorm() / static_cast<double>(y.size());
     std::fprintf(out_path == "-" ? stderr : stdout, "radmm: %zu rows, MSE %.6g\n", t.rows(), mse);
   }
+  return 0;
+}
+
+int run_split(const std::vector<std::string>& args) {
+  const ParsedCommand cmd = parse_train_command(args);
+  if (cmd.help) {
+    std::cout << "usage: radmm split [train options]\n\nPrints the train / test split radmm train would use with the "
+                 "same --data, --target, --test-fraction, --seed and --split, as CSV: row (1-based data row, "
+                 "file line = row + 1), set (train | test), copy_in_train (1 when a test row's features equal a "
+                 "training row's).\n";
+    return 0;
+  }
+  cmd.settings.validate();
+  const Table t = read_csv(cmd.settings.data);
+  const Settings& st = cmd.settings;
+  const Mat x = features_of(t, resolve_target(t, st.target));
+  const Split sp = split_rows(x, st.test_fraction, st.seed, st.grouped_split());
+  std::set<std::vector<double>> train;
+  auto row = [&](std::size_t r) {
+    const auto c = x.col(static_cast<Eigen::Index>(r));
+    return std::vector<double>(c.data(), c.data() + c.size());
+  };
+  for (std::size_t r : sp.train) train.insert(row(r));
+  std::vector<int> side(t.rows(), 0);  // 0 train, 1 test, 2 test with a copy among the training rows
+  for (std::size_t r : sp.test) side[r] = train.count(row(r)) ? 2 : 1;
+  std::ostringstream o;
+  o << "row,set,copy_in_train\n";
+  for (std::size_t r = 0; r < t.rows(); ++r)
+    o << r + 1 << (side[r] ? ",test," : ",train,") << (side[r] == 2 ? 1 : 0) << '\n';
+  std::cout << o.str();
   return 0;
 }
 

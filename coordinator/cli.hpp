@@ -1,4 +1,4 @@
-// The radmm subcommands: train, predict, cleanup, sync-bench. Each returns the process exit code and
+// The radmm subcommands: train, predict, split, cleanup, sync-bench. Each returns the process exit code and
 // reports failures as one "radmm: error[...]" line (see common/error.hpp).
 #pragma once
 #include <string>
@@ -8,6 +8,8 @@ namespace radmm {
 
 int run_train(const std::vector<std::string>& args);
 int run_predict(const std::vector<std::string>& args);
+/// Prints the train / test split that run_train would use (same options) as CSV.
+int run_split(const std::vector<std::string>& args);
 int run_cleanup(const std::vector<std::string>& args);
 int run_sync_bench(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);

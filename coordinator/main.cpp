@@ -1,4 +1,4 @@
-// radmm: ADMM training of fully connected residual networks (train, predict, bench, plot, cleanup, sync-bench).
+// radmm: ADMM training of fully connected residual networks (train, predict, split, bench, plot, cleanup, sync-bench).
 // Every failure ends here as one "radmm: error[<name>]: <what>, <where>, <hint>" line on
 // stderr and the documented exit code.
 #include <cstdio>
@@ -16,6 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  train       train an FCResNet with ADMM (radmm train --help)\n"
     "  predict     predict with a trained model.bin (radmm predict --help)\n"
+    "  split       print the train / test split of a train command (radmm split --help)\n"
     "  bench       speedup and memory against the number of workers (radmm bench --help)\n"
     "  plot        one convergence plot comparing run folders (radmm plot --help)\n"
     "  cleanup     remove shared-memory objects left by killed runs\n"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "train") return run_train(args);
     if (command == "predict") return run_predict(args);
+    if (command == "split") return run_split(args);
     if (command == "cleanup") return run_cleanup(args);
     if (command == "sync-bench") return run_sync_bench(args);
     if (command == "bench") return run_bench(args);

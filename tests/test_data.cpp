@@ -2,7 +2,9 @@
 // line ends, BOM or separator; each bad file gives its exit code and names file:line:column.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "common/csv.hpp"
@@ -119,6 +121,11 @@ TEST_CASE("split and standardisation use training rows only, seeded") {
 }
 
 namespace {
+std::vector<std::size_t> sorted_copy(std::vector<std::size_t> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 // Copies of a training row among the test rows (exact feature equality).
 int leaked_rows(const Dataset& ds) {
   std::set<std::vector<double>> train;
@@ -170,6 +177,39 @@ TEST_CASE("split_rows: groups never straddle, sizes are exact when they can be, 
     CHECK(g.train == r.train);
     CHECK(g.duplicate_rows == 0);
   }
+}
+
+TEST_CASE("radmm split prints the split radmm train uses, and marks the test rows that are copies") {
+  for (const char* split : {"grouped", "random"}) {
+    CAPTURE(split);
+    const auto r = test::run_radmm({"split", "--data", "builtin:wine-white", "--seed", "2", "--split", split});
+    REQUIRE(r.exit_code == 0);
+    std::istringstream in(r.out);
+    std::string line;
+    std::getline(in, line);
+    CHECK(line == "row,set,copy_in_train");
+    int rows = 0, test_rows = 0, copies = 0;
+    std::vector<std::size_t> test_ids;
+    while (std::getline(in, line)) {
+      ++rows;
+      CHECK(line.rfind(std::to_string(rows) + ",", 0) == 0);
+      if (line.find(",test,") != std::string::npos) {
+        ++test_rows;
+        test_ids.push_back(static_cast<std::size_t>(rows - 1));
+        copies += line.back() == '1';
+      } else {
+        CHECK(line.back() == '0');
+      }
+    }
+    CHECK(rows == 4898);
+    CHECK(test_rows == 980);
+    const Table t = read_csv("builtin:wine-white");
+    const Split sp = split_rows(features_of(t, 11), 0.2, 2, std::string(split) == "grouped");
+    CHECK(test_ids == sorted_copy(sp.test));
+    if (std::string(split) == "grouped") CHECK(copies == 0);
+    else CHECK(copies > 100);
+  }
+  CHECK(test::run_radmm({"split", "--split", "stratified"}).exit_code == 64);
 }
 
 TEST_CASE("radmm train reports bad data with the exit code and file:line:column") {
