@@ -17,6 +17,18 @@ namespace {
 
 Dims small_dims(int depth = 4) { return test::make_dims(depth, 3, 5, 2, 7); }
 
+// A random state with its penalties and the workspace every phase needs.
+struct Problem {
+  StateBuffer buf;
+  State s;
+  Penalties pen;
+  Mat z;
+  Problem(const Dims& d, std::uint64_t seed, Activation act, const Penalties& p)
+      : buf(d), s(buf.state()), pen(p), z(d.width, d.samples) {
+    test::random_state(s, seed, act);
+  }
+};
+
 Penalties pens(Activation act, double alpha = 0.1) { return test::make_penalties(1.3, 0.7, 2.5, alpha, 0.05, act); }
 
 struct Block {
@@ -67,11 +79,10 @@ TEST_CASE("O1: every block step (exact, linearized, TS2) decreases L_beta by at 
     for (int depth : {2, 3, 5}) {
      for (int v = 0; v < 4; ++v) {
       CAPTURE(v);
-      StateBuffer buf(small_dims(depth));
-      const State s = buf.state();
-      test::random_state(s, 11 + depth, act);
-      const Penalties pen = variant(act, v & 1, v & 2);
-      Mat z(s.dims().width, s.dims().samples);
+      Problem prob(small_dims(depth), 11 + depth, act, variant(act, v & 1, v & 2));
+      const State& s = prob.s;
+      const Penalties& pen = prob.pen;
+      Mat& z = prob.z;
       for (int round = 0; round < 3; ++round) {
         for (const Block& b : blocks(s, pen, z)) {
           CAPTURE(b.name);
@@ -95,11 +106,10 @@ TEST_CASE("O2 and O3: multiplier identity and monotone L_beta over 50 iterations
       const bool sweep = v & 4;
       const int inner = v & 8 ? 3 : 1;  // --inner-passes: more exact V, U steps per W step
       CAPTURE(v);
-      StateBuffer buf(small_dims(5));
-      const State s = buf.state();
-      test::random_state(s, 5, act);
-      const Penalties pen = variant(act, v & 1, v & 2);
-      Mat z(s.dims().width, s.dims().samples);
+      Problem prob(small_dims(5), 5, act, variant(act, v & 1, v & 2));
+      const State& s = prob.s;
+      const Penalties& pen = prob.pen;
+      Mat& z = prob.z;
       const Region all{1, s.dims().hidden(), 0};
       double prev = std::numeric_limits<double>::infinity();
       for (int k = 0; k < 50; ++k) {
@@ -126,11 +136,10 @@ TEST_CASE("O2 and O3: multiplier identity and monotone L_beta over 50 iterations
 
 TEST_CASE("inner passes with W fixed: every pass lowers L_beta and the signal reaches layer 1") {
   // With W fixed the V, U passes are exact block descent on L_beta: each pass can only lower it.
-  StateBuffer buf(small_dims(6));
-  const State s = buf.state();
-  test::random_state(s, 31, Activation::kRelu);
-  const Penalties pen = pens(Activation::kRelu);
-  Mat z(s.dims().width, s.dims().samples);
+  Problem prob(small_dims(6), 31, Activation::kRelu, pens(Activation::kRelu));
+  const State& s = prob.s;
+  const Penalties& pen = prob.pen;
+  Mat& z = prob.z;
   const Region all{1, s.dims().hidden(), 0};
   run_phase(Phase::kWeights, all, s, pen, z);
   double prev = lagrangian(s, pen);
@@ -147,11 +156,10 @@ TEST_CASE("inner passes with W fixed: every pass lowers L_beta and the signal re
 TEST_CASE("O3 needs beta > 1: the bound's dual term is what keeps L_beta monotone") {
   // With the identity constraint residual after the first dual step, the decrease is at least
   // ((1+beta)/2 - 1/beta) ||dV_N||^2; check that the per-iteration decrease honours it.
-  StateBuffer buf(small_dims(4));
-  const State s = buf.state();
-  test::random_state(s, 21, Activation::kRelu);
-  const Penalties pen = pens(Activation::kRelu);
-  Mat z(s.dims().width, s.dims().samples);
+  Problem prob(small_dims(4), 21, Activation::kRelu, pens(Activation::kRelu));
+  const State& s = prob.s;
+  const Penalties& pen = prob.pen;
+  Mat& z = prob.z;
   sweep_iteration(s, pen, z);  // after one iteration Lambda = Y - V_N holds
   for (int k = 0; k < 10; ++k) {
     const double l0 = lagrangian(s, pen);
@@ -164,11 +172,10 @@ TEST_CASE("O3 needs beta > 1: the bound's dual term is what keeps L_beta monoton
 
 TEST_CASE("O4: smooth closed forms have a zero gradient and no perturbation improves any block") {
   for (Activation act : {Activation::kRelu, Activation::kIdentity}) {
-    StateBuffer buf(small_dims(4));
-    const State s = buf.state();
-    test::random_state(s, 3, act);
-    const Penalties pen = pens(act);
-    Mat z(s.dims().width, s.dims().samples);
+    Problem prob(small_dims(4), 3, act, pens(act));
+    const State& s = prob.s;
+    const Penalties& pen = prob.pen;
+    Mat& z = prob.z;
     Rng rng(99);
     for (const Block& b : blocks(s, pen, z)) {
       CAPTURE(b.name);

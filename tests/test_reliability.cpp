@@ -122,9 +122,17 @@ TEST_CASE("with --inner-passes a stop inside a repeated phase resumes at that po
   REQUIRE(r2.exit_code == 0);
   CHECK(test::slurp(run + "/model.bin") == test::slurp(dir + "/ref/model.bin"));
   // The position belongs to the run's --inner-passes: another value is refused as a settings change.
-  auto other = args(run, 0);
+  auto other = run_args(run, 0, 8);
   other.insert(other.end(), {"--resume", run, "--inner-passes", "1"});
-  CHECK(test::run_radmm(other).exit_code != 0);
+  const auto r3 = test::run_radmm(other);
+  CHECK(r3.exit_code == 64);
+  CHECK(r3.err.find("--inner-passes differs from the checkpoint's settings") != std::string::npos);
+  // So is another split: the training rows would change under the checkpoint.
+  auto split = args(run, 0);
+  split.insert(split.end(), {"--resume", run, "--split", "random"});
+  const auto r4 = test::run_radmm(split);
+  CHECK(r4.exit_code == 64);
+  CHECK(r4.err.find("--split differs from the checkpoint's settings") != std::string::npos);
 }
 
 TEST_CASE("periodic checkpoints keep the last two, are 0600, and resume to the same model") {
