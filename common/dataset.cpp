@@ -84,6 +84,9 @@ Split split_rows(const Eigen::MatrixXd& x, double test_fraction, std::uint64_t s
     }
     (g == 1 ? sp.test : sp.train).push_back(r);
   }
+  if (sp.train.size() < 2)
+    throw Error(ExitCode::kDataErr, "only " + std::to_string(sp.train.size()) + " training rows after the split",
+                "data", "use more rows or a smaller --test-fraction");
   return sp;
 }
 
@@ -102,9 +105,6 @@ Dataset make_dataset(const Table& t, const std::string& target, double test_frac
   const Split sp = split_rows(x, test_fraction, seed, grouped);
   ds.duplicate_rows = sp.duplicate_rows;
   const std::size_t n_test = sp.test.size(), n_train = sp.train.size();
-  if (n_train < 2)
-    throw Error(ExitCode::kDataErr, "only " + std::to_string(n_train) + " training rows after the split", "data",
-                "use more rows or a smaller --test-fraction");
 
   // The fingerprint covers the split too, so a checkpoint never resumes on other training rows.
   std::uint64_t h = fnv1a64(t.values.data(), t.values.size() * sizeof(double));

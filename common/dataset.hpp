@@ -42,6 +42,7 @@ std::size_t resolve_target(const Table& t, const std::string& target);
 /// grouped: rows with identical features land on the same side, so no test row has a copy
 /// among the training rows (a group that no longer fits goes to training; the test set is then
 /// filled from later groups). Without duplicates grouped and random give the same split.
+/// Throws Error(kDataErr) when fewer than 2 training rows would remain.
 Split split_rows(const Eigen::MatrixXd& x, double test_fraction, std::uint64_t seed, bool grouped);
 
 /// Splits and standardises `t`. Throws Error(kUsage) for a bad target, Error(kDataErr) when

@@ -210,6 +210,7 @@ TEST_CASE("radmm split prints the split radmm train uses, and marks the test row
     else CHECK(copies > 100);
   }
   CHECK(test::run_radmm({"split", "--split", "stratified"}).exit_code == 64);
+  CHECK(test::run_radmm({"split", "--test-fraction", "0.9999"}).exit_code == 65);  // no training rows left
 }
 
 TEST_CASE("radmm train reports bad data with the exit code and file:line:column") {
