@@ -8,7 +8,8 @@
 # Writes OUT_DIR/compare.csv, OUT_DIR/compare.md and OUT_DIR/<data>-d<depth>.svg. With a list of
 # methods (labels below) only those run: their rows replace theirs in an existing compare.csv, the
 # table is redrawn from the whole file, and the plots are left alone. split: grouped | random
-# (radmm train --split).
+# (radmm train --split). Methods "none" only redraws the table from OUT_DIR/compare.csv (after
+# appending rows measured elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${RADMM_BIN:-./build/radmm}
@@ -32,7 +33,7 @@ methods=(
 )
 labels=$(printf '%s\n' "${methods[@]}" | cut -d'|' -f1 | tr '\n' ' ')
 selected() { [ "$only" = all ] || { [ "$only" = fast ] && [ "$1" != admm-inner ]; } || [[ " $only " == *" $1 "* ]]; }
-for l in $only; do [ "$l" = all ] || [ "$l" = fast ] || [[ " $labels " == *" $l "* ]] || { echo "unknown method '$l' (one of: $labels)" >&2; exit 64; }; done
+for l in $only; do [ "$l" = all ] || [ "$l" = fast ] || [ "$l" = none ] || [[ " $labels " == *" $l "* ]] || { echo "unknown method '$l' (one of: $labels)" >&2; exit 64; }; done
 if [ "$only" != all ] && [ -f "$out/compare.csv" ]; then  # keep the other methods' rows
   awk -F, -v only=" $only " 'NR == 1 || (only == " fast " ? $3 == "admm-inner" : index(only, " " $3 " ") == 0)' \
     "$out/compare.csv" > "$runs/kept.csv"
@@ -67,7 +68,12 @@ done; done
   echo "width $width, $iters iterations (epochs for adam / gd; admm-inner: $((3 * iters)) iterations of 30 inner passes),"
   echo "$split 80/20 split, in-process, head refit on for every method;"
   echo "a diverged run (exit 3) is counted, not averaged."
-  echo "Command: bench/compare.sh $out \"$depths\" $width \"$seeds\" $iters \"$only\" $split"
+  if [ "$only" = none ]; then
+    echo "Command: bench/compare.sh $out \"$depths\" $width \"$seeds\" $iters all $split (table redrawn from"
+    echo "compare.csv, whose methods were run by separate invocations)"
+  else
+    echo "Command: bench/compare.sh $out \"$depths\" $width \"$seeds\" $iters \"$only\" $split"
+  fi
   echo
   awk -F, -v depths="$depths" 'NR > 1 {c = $1 " d" $2 "," $3; if ($5 == "diverged") {dv[c]++; next} t[c] += $5; s[c] += $7; n[c]++}
     END {

@@ -54,19 +54,18 @@ Eigen::MatrixXd features_of(const Table& t, std::size_t target_col) {
 
 Split split_rows(const Eigen::MatrixXd& x, double test_fraction, std::uint64_t seed, bool grouped) {
   const auto n = static_cast<std::size_t>(x.cols());
-  // Group id of each row: the first row with the same feature vector (exact equality).
-  std::vector<std::size_t> group(n), group_size(n, 0);
-  std::map<std::vector<double>, std::size_t> first;
-  std::size_t dup = 0;
+  Split sp;
+  sp.copy_of.resize(n);
+  std::map<std::vector<double>, std::size_t> first;  // exact equality of the features
   for (std::size_t r = 0; r < n; ++r) {
     const Eigen::VectorXd c = x.col(static_cast<Eigen::Index>(r));
     const auto [it, fresh] = first.emplace(std::vector<double>(c.data(), c.data() + c.size()), r);
-    group[r] = grouped ? it->second : r;
-    dup += fresh ? 0 : 1;
-    ++group_size[group[r]];
+    sp.copy_of[r] = it->second;
+    sp.duplicate_rows += fresh ? 0 : 1;
   }
-  Split sp;
-  sp.duplicate_rows = dup;
+  // The unit that is placed on one side: a group of copies, or (random) each row alone.
+  std::vector<std::size_t> group(n), group_size(n, 0);
+  for (std::size_t r = 0; r < n; ++r) ++group_size[group[r] = grouped ? sp.copy_of[r] : r];
   // Seeded Fisher-Yates shuffle; walking it, a group joins the test set while it still fits, so
   // without duplicates the test set is the first n_test rows of the permutation.
   std::vector<std::size_t> perm(n);

@@ -32,7 +32,8 @@ struct Dataset {
 /// Row indices of a split, each side in the order of the seeded permutation.
 struct Split {
   std::vector<std::size_t> test, train;
-  std::size_t duplicate_rows = 0;
+  std::vector<std::size_t> copy_of;  ///< per row: the first row with the same features (itself if none)
+  std::size_t duplicate_rows = 0;    ///< rows that copy an earlier row
 };
 
 /// Index of the target column: `target` is a header name or 1-based index; empty = last.

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <set>
 #include <sstream>
 
 #include "common/checkpoint.hpp"
@@ -243,14 +242,10 @@ int run_split(const std::vector<std::string>& args) {
   const Settings& st = cmd.settings;
   const Mat x = features_of(t, resolve_target(t, st.target));
   const Split sp = split_rows(x, st.test_fraction, st.seed, st.grouped_split());
-  std::set<std::vector<double>> train;
-  auto row = [&](std::size_t r) {
-    const auto c = x.col(static_cast<Eigen::Index>(r));
-    return std::vector<double>(c.data(), c.data() + c.size());
-  };
-  for (std::size_t r : sp.train) train.insert(row(r));
+  std::vector<bool> group_in_train(t.rows(), false);
+  for (std::size_t r : sp.train) group_in_train[sp.copy_of[r]] = true;
   std::vector<int> side(t.rows(), 0);  // 0 train, 1 test, 2 test with a copy among the training rows
-  for (std::size_t r : sp.test) side[r] = train.count(row(r)) ? 2 : 1;
+  for (std::size_t r : sp.test) side[r] = group_in_train[sp.copy_of[r]] ? 2 : 1;
   std::ostringstream o;
   o << "row,set,copy_in_train\n";
   for (std::size_t r = 0; r < t.rows(); ++r)
