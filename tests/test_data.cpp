@@ -146,7 +146,7 @@ TEST_CASE("the grouped split keeps every copy of a row on one side; random leaks
     CHECK(g.x_test.cols() == 980);   // round(0.2 * 4898), filled exactly
     CHECK(r.x_test.cols() == 980);
     CHECK(leaked_rows(g) == 0);
-    CHECK(leaked_rows(r) > 100);  // about 14% of the test rows have a copy among the training rows
+    CHECK(leaked_rows(r) > 100);  // 262-282 of 980 (27-29%) for these seeds (docs/leak)
     CHECK(g.fingerprint != r.fingerprint);  // a checkpoint cannot resume on the other split
   }
 }
