@@ -18,7 +18,7 @@ namespace radmm {
 namespace {
 
 constexpr char kMagic[8] = {'R', 'A', 'D', 'M', 'M', 'C', 'K', 'P'};
-constexpr std::uint32_t kVersion = 2;  // 2: scalar size after the dimensions (--precision)
+constexpr std::uint32_t kVersion = 3;  // 2: scalar size (--precision); 3: model selection after the state
 
 std::string file_name(const Checkpoint& c) {
   char buf[64];
@@ -45,6 +45,7 @@ std::string serialize_checkpoint(const Checkpoint& c) {
   s += c.settings_ini;
   put(s, static_cast<std::uint64_t>(c.state.size()));
   s += c.state;
+  c.selection.serialize(s);
   append_checksum(s);
   return s;
 }
@@ -78,6 +79,7 @@ Checkpoint deserialize_checkpoint(const std::string& b, const std::string& name)
   c.state = in.bytes(in.get<std::uint64_t>());
   if (c.state.size() != Layout::make(c.dims, c.scalar_bytes).bytes())
     in.fail("state size does not match its dimensions");
+  c.selection.deserialize(in);
   if (!in.at_end()) in.fail("trailing bytes");
   return c;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/layout.hpp"
+#include "common/selection.hpp"
 
 namespace radmm {
 
@@ -18,6 +19,7 @@ struct Checkpoint {
   Dims dims;
   std::uint32_t scalar_bytes = sizeof(double);  ///< 4 = --precision float, 8 = double
   std::string state;           ///< the raw state bytes (Layout::bytes())
+  ModelSelection selection;    ///< the best validation model so far (--early-stop)
 };
 
 std::string serialize_checkpoint(const Checkpoint& c);

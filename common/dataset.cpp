@@ -89,8 +89,36 @@ Split split_rows(const Eigen::MatrixXd& x, double test_fraction, std::uint64_t s
   return sp;
 }
 
+void split_validation(Split& sp, const Eigen::MatrixXd& x, double fraction, std::uint64_t seed, bool grouped) {
+  if (fraction <= 0) return;
+  Eigen::MatrixXd sub(x.rows(), static_cast<Eigen::Index>(sp.train.size()));
+  for (std::size_t k = 0; k < sp.train.size(); ++k)
+    sub.col(static_cast<Eigen::Index>(k)) = x.col(static_cast<Eigen::Index>(sp.train[k]));
+  // Another seed stream than the test split's, so the test rows do not depend on the fraction.
+  const Split inner = split_rows(sub, fraction, seed ^ 0x7a11da7e5eedULL, grouped);
+  std::vector<std::size_t> train;
+  for (const std::size_t k : inner.test) sp.validation.push_back(sp.train[k]);
+  for (const std::size_t k : inner.train) train.push_back(sp.train[k]);
+  sp.train = std::move(train);
+}
+
+namespace {
+
+/// The columns `rows` of x (features) and of the target column of t.
+void gather(const Table& t, std::size_t tc, const Eigen::MatrixXd& x, const std::vector<std::size_t>& rows,
+            Eigen::MatrixXd& xs, Eigen::MatrixXd& ys) {
+  xs.resize(x.rows(), static_cast<Eigen::Index>(rows.size()));
+  ys.resize(1, static_cast<Eigen::Index>(rows.size()));
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    xs.col(static_cast<Eigen::Index>(k)) = x.col(static_cast<Eigen::Index>(rows[k]));
+    ys(0, static_cast<Eigen::Index>(k)) = t.at(rows[k], tc);
+  }
+}
+
+}  // namespace
+
 Dataset make_dataset(const Table& t, const std::string& target, double test_fraction, std::uint64_t seed,
-                     bool grouped) {
+                     bool grouped, double validation_fraction) {
   if (t.cols() < 2)
     throw Error(ExitCode::kDataErr, "need at least one feature column and a target column", "data", "");
   const std::size_t tc = resolve_target(t, target);
@@ -101,32 +129,26 @@ Dataset make_dataset(const Table& t, const std::string& target, double test_frac
     if (c != tc) ds.feature_names.push_back(t.header[c]);
 
   Eigen::MatrixXd x = features_of(t, tc);
-  const Split sp = split_rows(x, test_fraction, seed, grouped);
+  Split sp = split_rows(x, test_fraction, seed, grouped);
+  split_validation(sp, x, validation_fraction, seed, grouped);
   ds.duplicate_rows = sp.duplicate_rows;
-  const std::size_t n_test = sp.test.size(), n_train = sp.train.size();
 
   // The fingerprint covers the split too, so a checkpoint never resumes on other training rows.
   std::uint64_t h = fnv1a64(t.values.data(), t.values.size() * sizeof(double));
   for (const auto& name : t.header) h = fnv1a64(name.data(), name.size(), h);
   for (const std::size_t r : sp.test) h = fnv1a64(&r, sizeof r, h);
+  for (const std::size_t r : sp.validation) h = fnv1a64(&r, sizeof r, h ^ 0x5a);
   ds.fingerprint = h;
 
-  const auto d0 = x.rows();
-  Eigen::MatrixXd xtr(d0, static_cast<Eigen::Index>(n_train)), xte(d0, static_cast<Eigen::Index>(n_test));
-  ds.y_train.resize(1, static_cast<Eigen::Index>(n_train));
-  ds.y_test.resize(1, static_cast<Eigen::Index>(n_test));
-  for (std::size_t k = 0; k < n_test; ++k) {
-    xte.col(static_cast<Eigen::Index>(k)) = x.col(static_cast<Eigen::Index>(sp.test[k]));
-    ds.y_test(0, static_cast<Eigen::Index>(k)) = t.at(sp.test[k], tc);
-  }
-  for (std::size_t k = 0; k < n_train; ++k) {
-    xtr.col(static_cast<Eigen::Index>(k)) = x.col(static_cast<Eigen::Index>(sp.train[k]));
-    ds.y_train(0, static_cast<Eigen::Index>(k)) = t.at(sp.train[k], tc);
-  }
+  Eigen::MatrixXd xtr, xva, xte;
+  gather(t, tc, x, sp.train, xtr, ds.y_train);
+  gather(t, tc, x, sp.validation, xva, ds.y_val);
+  gather(t, tc, x, sp.test, xte, ds.y_test);
   ds.x_scaler = Standardizer::fit(xtr);
   ds.y_scaler = Standardizer::fit(ds.y_train);
   ds.x_train = ds.x_scaler.apply(xtr);
-  ds.x_test = n_test ? ds.x_scaler.apply(xte) : Eigen::MatrixXd(d0, 0);
+  ds.x_val = ds.x_scaler.apply(xva);
+  ds.x_test = ds.x_scaler.apply(xte);
   return ds;
 }
 

@@ -21,17 +21,17 @@ struct Standardizer {
 struct Dataset {
   std::vector<std::string> feature_names;
   std::string target_name;
-  Eigen::MatrixXd x_train, x_test;  ///< standardised features, d0 x n
-  Eigen::MatrixXd y_train, y_test;  ///< raw targets, c x n (c = 1)
+  Eigen::MatrixXd x_train, x_val, x_test;  ///< standardised features, d0 x n
+  Eigen::MatrixXd y_train, y_val, y_test;  ///< raw targets, c x n (c = 1)
   Standardizer x_scaler, y_scaler;  ///< fitted on the training rows only
-  std::uint64_t fingerprint = 0;    ///< FNV-1a over the parsed table (values, header) and the test rows
+  std::uint64_t fingerprint = 0;    ///< FNV-1a over the parsed table (values, header), the test and validation rows
   std::size_t rows_total = 0;
   std::size_t duplicate_rows = 0;   ///< rows whose features equal an earlier row's
 };
 
 /// Row indices of a split, each side in the order of the seeded permutation.
 struct Split {
-  std::vector<std::size_t> test, train;
+  std::vector<std::size_t> test, train, validation;  ///< validation rows come out of the training rows
   std::vector<std::size_t> copy_of;  ///< per row: the first row with the same features (itself if none)
   std::size_t duplicate_rows = 0;    ///< rows that copy an earlier row
 };
@@ -46,10 +46,16 @@ std::size_t resolve_target(const Table& t, const std::string& target);
 /// Throws Error(kDataErr) when fewer than 2 training rows would remain.
 Split split_rows(const Eigen::MatrixXd& x, double test_fraction, std::uint64_t seed, bool grouped);
 
-/// Splits and standardises `t`. Throws Error(kUsage) for a bad target, Error(kDataErr) when
+/// Moves round(fraction * |train|) of sp.train into sp.validation, grouped like the test split
+/// (copies of a row stay on one side), seeded independently of the test split.
+/// Throws Error(kDataErr) when fewer than 2 training rows would remain.
+void split_validation(Split& sp, const Eigen::MatrixXd& x, double fraction, std::uint64_t seed, bool grouped);
+
+/// Splits (test, then validation out of the training rows) and standardises `t` with the
+/// statistics of the remaining training rows. Throws Error(kUsage) for a bad target, Error(kDataErr) when
 /// a split would leave no training rows.
 Dataset make_dataset(const Table& t, const std::string& target, double test_fraction, std::uint64_t seed,
-                     bool grouped);
+                     bool grouped, double validation_fraction = 0);
 
 /// Builds the feature matrix (d0 x n, raw) of `t` without the target column.
 Eigen::MatrixXd features_of(const Table& t, std::size_t target_col);

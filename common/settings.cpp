@@ -57,6 +57,9 @@ void Settings::validate() const {
   if (data.empty()) bad("data", "must name a CSV file or builtin:wine-red / builtin:wine-white", "''");
   if (!(test_fraction >= 0 && test_fraction < 1)) bad("test-fraction", "must be in [0, 1)", format_double(test_fraction));
   if (split != "grouped" && split != "random") bad("split", "must be grouped or random", split);
+  if (!(validation_fraction >= 0 && validation_fraction < 1))
+    bad("validation-fraction", "must be in [0, 1)", format_double(validation_fraction));
+  if (patience < 0) bad("patience", "must be >= 0 (0 = never stop early)", std::to_string(patience));
   if (depth < 2 || depth > 10000) bad("depth", "must be in [2, 10000] (lifting layer + head at least)", std::to_string(depth));
   if (width < 1 || width > 65536) bad("width", "must be in [1, 65536]", std::to_string(width));
   if (activation != "relu" && activation != "identity") bad("activation", "must be relu or identity", activation);
@@ -119,6 +122,8 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("split", po::value(&s.split)->default_value(d.split),
         "grouped (rows with identical features all on one side, so no test row is a copy of a training "
         "row) | random (plain shuffle)")
+    ("validation-fraction", po::value(&s.validation_fraction)->default_value(d.validation_fraction, fmt(d.validation_fraction)),
+        "share of the training rows held out (split like the test rows) for model selection, in [0, 1)")
     ("depth", po::value(&s.depth)->default_value(d.depth), "layers N incl. lifting layer and linear head (>= 2)")
     ("width", po::value(&s.width)->default_value(d.width), "hidden width d")
     ("activation", po::value(&s.activation)->default_value(d.activation), "relu | identity")
@@ -147,6 +152,10 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
         "passes over the V and U blocks per W update (phase: V-even, V-odd, U repeated; sweep: backward V, U pass)")
     ("refit-head", po::value(&s.refit_head)->default_value(d.refit_head, d.refit_head ? "true" : "false"),
         "ridge-refit the head on the true forward features after the last iteration")
+    ("early-stop", po::value(&s.early_stop)->default_value(d.early_stop, d.early_stop ? "true" : "false"),
+        "report the weights of the evaluation with the lowest validation MSE instead of the last ones")
+    ("patience", po::value(&s.patience)->default_value(d.patience),
+        "with --early-stop, stop after k evaluations without a lower validation MSE (0 = run every iteration)")
     ("workers", po::value(&s.workers)->default_value(d.workers),
         "worker processes (phase schedule); 0 = in-process; -1 = one per core, at most depth - 1 (in-process for sweep)")
     ("phase-timeout", po::value(&s.phase_timeout)->default_value(d.phase_timeout, fmt(d.phase_timeout)),
@@ -252,6 +261,7 @@ std::string settings_to_ini(const Settings& s) {
     << "test-fraction = " << fmt(s.test_fraction) << "\n"
     << "seed = " << s.seed << "\n"
     << "split = " << s.split << "\n"
+    << "validation-fraction = " << fmt(s.validation_fraction) << "\n"
     << "depth = " << s.depth << "\n"
     << "width = " << s.width << "\n"
     << "activation = " << s.activation << "\n"
@@ -271,6 +281,8 @@ std::string settings_to_ini(const Settings& s) {
     << "reproject-every = " << s.reproject_every << "\n"
     << "inner-passes = " << s.inner_passes << "\n"
     << "refit-head = " << (s.refit_head ? "true" : "false") << "\n"
+    << "early-stop = " << (s.early_stop ? "true" : "false") << "\n"
+    << "patience = " << s.patience << "\n"
     << "workers = " << s.workers << "\n"
     << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
     << "out = " << s.out << "\n"
@@ -287,6 +299,9 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.test_fraction != b.test_fraction) return "test-fraction";
   if (a.seed != b.seed) return "seed";
   if (a.split != b.split) return "split";
+  if (a.validation_fraction != b.validation_fraction) return "validation-fraction";
+  if (a.early_stop != b.early_stop) return "early-stop";
+  if (a.patience != b.patience) return "patience";
   if (a.depth != b.depth) return "depth";
   if (a.width != b.width) return "width";
   if (a.activation != b.activation) return "activation";
@@ -311,12 +326,14 @@ std::string settings_to_json(const Settings& s) {
   auto str = [](const std::string& x) { return "\"" + json_escape(x) + "\""; };
   o << "{\"data\": " << str(s.data) << ", \"target\": " << str(s.target)
     << ", \"test_fraction\": " << fmt(s.test_fraction) << ", \"seed\": " << s.seed << ", \"split\": " << str(s.split)
+    << ", \"validation_fraction\": " << fmt(s.validation_fraction)
     << ", \"depth\": " << s.depth << ", \"width\": " << s.width << ", \"activation\": " << str(s.activation)
     << ", \"method\": " << str(s.method) << ", \"learning_rate\": " << fmt(s.resolved_learning_rate())
     << ", \"batch_size\": " << s.batch_size << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)
     << ", \"beta\": " << fmt(s.beta) << ", \"alpha\": " << fmt(s.alpha) << ", \"lambda\": " << fmt(s.lambda)
     << ", \"schedule\": " << str(s.schedule) << ", \"precision\": " << str(s.precision) << ", \"splitting\": " << str(s.splitting)
     << ", \"update\": " << str(s.update) << ", \"reproject_every\": " << s.reproject_every << ", \"inner_passes\": " << s.inner_passes << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
+    << ", \"early_stop\": " << (s.early_stop ? "true" : "false") << ", \"patience\": " << s.patience
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
     << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every
     << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every

@@ -21,6 +21,7 @@ struct Settings {
   double test_fraction = 0.2;             ///< held-out share of the rows, in [0, 1)
   std::uint64_t seed = 1;                 ///< seeds the split and the initial weights
   std::string split = "grouped";          ///< grouped (copies of a row never straddle the split) | random
+  double validation_fraction = 0.15;      ///< share of the training rows held out for model selection, in [0, 1)
 
   // Network: depth N counts the lifting layer and the linear head, so N - 1 hidden blocks.
   int depth = 5;                          ///< N >= 2
@@ -47,6 +48,10 @@ struct Settings {
   int reproject_every = 3;                ///< reset U, V, V_N, Lambda to the forward pass every k iterations (0 = never)
   int inner_passes = 1;                   ///< V and U passes per W update: the signal moves one layer per Jacobi pass
   bool refit_head = true;                 ///< ridge-refit W_N on the true forward features at the end
+
+  // Model selection on the validation rows (every method; the test rows are read only at the end)
+  bool early_stop = true;                 ///< report the weights of the evaluation with the lowest validation MSE
+  int patience = 20;                      ///< stop after this many evaluations without improvement (0 = never)
 
   // Parallel run
   int workers = -1;                       ///< worker processes; 0 = in-process; -1 = one per core (max depth-1)

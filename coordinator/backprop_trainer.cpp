@@ -39,6 +39,8 @@ TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHoo
   std::vector<Mat> grad;
   Mat xb, yb;
 
+  ModelSelection selection;
+  selection.patience = st.patience;
   TrainResult res;
   res.termination = "iterations";
   res.workers = 0;
@@ -71,20 +73,21 @@ TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHoo
       throw Error(ExitCode::kDiverged, "non-finite training loss", "epoch " + std::to_string(epoch),
                   "lower --learning-rate");
     const bool eval = (st.eval_every > 0 && epoch % st.eval_every == 0) || epoch == st.iterations;
-    if (eval) {
-      rec.train_mse = mse(model, ds.x_train, ds.y_train);
-      rec.test_mse = mse(model, ds.x_test, ds.y_test);
-    }
+    const bool stop = eval && evaluate(st, ds, model, nullptr, rec, selection);
     rec.relaxed_mse = 0;  // no relaxation
     rec.elapsed_s = now_seconds() - t_start;
     res.history.push_back(rec);
     res.iterations = epoch;
     if (hooks.on_iteration) hooks.on_iteration(rec);
+    if (stop) {
+      res.termination = "early_stop";
+      break;
+    }
     if (const int sig = stop_signal())
       if (epoch < st.iterations) throw stop_error(sig, "after epoch " + std::to_string(epoch), "");
   }
   res.model = std::move(model);
-  finish_model(st, ds, res);
+  finish_model(st, ds, selection, res);
   if (!res.history.empty()) res.lagrangian = res.history.back().lagrangian;
   res.elapsed_s = now_seconds() - t_start;
   return res;

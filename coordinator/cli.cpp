@@ -87,7 +87,7 @@ int run_train(const std::vector<std::string>& args) {
   }
   // Validate everything before any allocation, fork or output.
   const Table table = read_csv(s.data);
-  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split());
+  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split(), s.validation_fraction);
   if (resume && resume->fingerprint != ds.fingerprint)
     throw Error(ExitCode::kDataErr, "the checkpoint was made with other data or another split", resume_path,
                 "resume with the data of the original run");
@@ -101,9 +101,10 @@ int run_train(const std::vector<std::string>& args) {
   if (resume)
     std::printf("radmm: resuming from %s (iteration %lld, phase %d)\n", resume_path.c_str(),
                 static_cast<long long>(resume->iteration), resume->next_phase);
-  std::printf("radmm: %s, %lld train / %lld test rows (%s split, %zu duplicate rows), %lld features; depth %d, width %d, "
-              "%s schedule, %d worker%s\n",
-              s.data.c_str(), static_cast<long long>(ds.x_train.cols()), static_cast<long long>(ds.x_test.cols()),
+  std::printf("radmm: %s, %lld train / %lld validation / %lld test rows (%s split, %zu duplicate rows), %lld features; "
+              "depth %d, width %d, %s schedule, %d worker%s\n",
+              s.data.c_str(), static_cast<long long>(ds.x_train.cols()), static_cast<long long>(ds.x_val.cols()),
+              static_cast<long long>(ds.x_test.cols()),
               s.split.c_str(), ds.duplicate_rows, static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(), s.resolved_workers(),
               s.resolved_workers() == 1 ? "" : "s");
   std::fflush(stdout);
@@ -135,6 +136,11 @@ int run_train(const std::vector<std::string>& args) {
       std::printf("radmm: done: %d iterations in %.2f s (%.4f s/iteration of %s), L_beta %.6g\n", res.iterations,
                   res.elapsed_s, done ? admm_s / static_cast<double>(done) : 0.0, s.method == "bcd" ? "BCD" : "ADMM",
                   res.lagrangian);
+    if (res.selected_iteration > 0)
+      std::printf("radmm: model of %s %d of %d, chosen on %lld validation rows (validation MSE %.4f)%s\n",
+                  s.backprop() ? "epoch" : "iteration", res.selected_iteration, res.iterations,
+                  static_cast<long long>(ds.x_val.cols()), res.val_mse,
+                  res.termination == "early_stop" ? "; stopped early (--patience)" : "");
     std::printf("radmm: test MSE %.4f, train MSE %.4f (%s units squared)%s\n", res.test_mse, res.train_mse,
                 ds.target_name.c_str(), s.refit_head ? "; head refit on forward features" : "");
     if (s.refit_head)
@@ -231,25 +237,29 @@ int run_predict(const std::vector<std::string>& args) {
 int run_split(const std::vector<std::string>& args) {
   const ParsedCommand cmd = parse_train_command(args);
   if (cmd.help) {
-    std::cout << "usage: radmm split [train options]\n\nPrints the train / test split radmm train would use with the "
-                 "same --data, --target, --test-fraction, --seed and --split, as CSV: row (1-based data row, "
-                 "file line = row + 1), set (train | test), copy_in_train (1 when a test row's features equal a "
-                 "training row's).\n";
+    std::cout << "usage: radmm split [train options]\n\nPrints the train / validation / test split radmm train would "
+                 "use with the same --data, --target, --test-fraction, --validation-fraction, --seed and --split, as "
+                 "CSV: row (1-based data row, file line = row + 1), set (train | validation | test), copy_in_train (1 "
+                 "when a test or validation row's features equal a training row's).\n";
     return 0;
   }
   cmd.settings.validate();
   const Table t = read_csv(cmd.settings.data);
   const Settings& st = cmd.settings;
   const Mat x = features_of(t, resolve_target(t, st.target));
-  const Split sp = split_rows(x, st.test_fraction, st.seed, st.grouped_split());
+  Split sp = split_rows(x, st.test_fraction, st.seed, st.grouped_split());
+  split_validation(sp, x, st.validation_fraction, st.seed, st.grouped_split());
   std::vector<bool> group_in_train(t.rows(), false);
   for (std::size_t r : sp.train) group_in_train[sp.copy_of[r]] = true;
-  std::vector<int> side(t.rows(), 0);  // 0 train, 1 test, 2 test with a copy among the training rows
-  for (std::size_t r : sp.test) side[r] = group_in_train[sp.copy_of[r]] ? 2 : 1;
+  std::vector<const char*> side(t.rows(), "train");
+  for (std::size_t r : sp.test) side[r] = "test";
+  for (std::size_t r : sp.validation) side[r] = "validation";
   std::ostringstream o;
   o << "row,set,copy_in_train\n";
-  for (std::size_t r = 0; r < t.rows(); ++r)
-    o << r + 1 << (side[r] ? ",test," : ",train,") << (side[r] == 2 ? 1 : 0) << '\n';
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    const bool held_out = side[r][1] != 'r';  // test or validation
+    o << r + 1 << ',' << side[r] << ',' << (held_out && group_in_train[sp.copy_of[r]] ? 1 : 0) << '\n';
+  }
   std::cout << o.str();
   return 0;
 }

@@ -69,7 +69,7 @@ MetricsTable read_metrics(const std::string& path) {
   const std::vector<std::string> header = split_csv_line(line);
   std::map<std::string, std::size_t> col;
   for (std::size_t c = 0; c < header.size(); ++c) col[header[c]] = c;
-  for (const char* need : {"iter", "elapsed_s", "lagrangian", "train_mse", "test_mse", "relaxed_mse"})
+  for (const char* need : {"iter", "elapsed_s", "lagrangian", "train_mse", "val_mse", "relaxed_mse"})
     if (!col.count(need))
       throw Error(ExitCode::kDataErr, std::string("no column '") + need + "'", path + ":1:1",
                   "pass a run folder written by radmm train");
@@ -95,7 +95,7 @@ MetricsTable read_metrics(const std::string& path) {
     t.elapsed_s.push_back(num("elapsed_s", false));
     t.lagrangian.push_back(num("lagrangian", false));
     t.train_mse.push_back(num("train_mse", true));
-    t.test_mse.push_back(num("test_mse", true));
+    t.val_mse.push_back(num("val_mse", true));
     t.relaxed_mse.push_back(num("relaxed_mse", false));
   }
   return t;
@@ -120,7 +120,7 @@ int run_plot(const std::vector<std::string>& args) {
   }
   if (help) {
     std::cout << "usage: radmm plot --out FILE.svg RUN_DIR [RUN_DIR...]\n\n"
-                 "One line per run: test and train MSE against iteration (epoch) and seconds, and the\n"
+                 "One line per run: validation and train MSE against iteration (epoch) and seconds, and the\n"
                  "objective relative to its first value (L_beta for admm / bcd, the mean loss for gd / adam).\n\n"
               << opts;
     return 0;
@@ -128,8 +128,8 @@ int run_plot(const std::vector<std::string>& args) {
   if (out.empty()) throw Error(ExitCode::kUsage, "--out is required", "command line", "radmm plot --out FILE.svg DIR...");
   if (runs.empty()) throw Error(ExitCode::kUsage, "no run folder given", "command line", "radmm plot --out FILE.svg DIR...");
 
-  Panel test_iter{"test MSE (forward pass)", "iteration / epoch", "MSE", {}, true};
-  Panel test_time{"test MSE (forward pass)", "seconds", "MSE", {}, true};
+  Panel test_iter{"validation MSE (forward pass)", "iteration / epoch", "MSE", {}, true};
+  Panel test_time{"validation MSE (forward pass)", "seconds", "MSE", {}, true};
   Panel train_time{"train MSE (forward pass)", "seconds", "MSE", {}, true};
   Panel objective{"objective / its first value", "iteration / epoch", "relative", {}, true};
   std::map<std::string, int> seen;
@@ -139,9 +139,9 @@ int run_plot(const std::vector<std::string>& args) {
     if (seen[label]++) label += " (" + dir + ")";
     Series ti{label, {}, {}}, tt{label, {}, {}}, tr{label, {}, {}}, ob{label, {}, {}};
     for (std::size_t k = 0; k < t.iter.size(); ++k) {
-      if (!std::isnan(t.test_mse[k])) {
-        ti.x.push_back(t.iter[k]), ti.y.push_back(t.test_mse[k]);
-        tt.x.push_back(t.elapsed_s[k]), tt.y.push_back(t.test_mse[k]);
+      if (!std::isnan(t.val_mse[k])) {
+        ti.x.push_back(t.iter[k]), ti.y.push_back(t.val_mse[k]);
+        tt.x.push_back(t.elapsed_s[k]), tt.y.push_back(t.val_mse[k]);
       }
       if (!std::isnan(t.train_mse[k])) tr.x.push_back(t.elapsed_s[k]), tr.y.push_back(t.train_mse[k]);
       if (t.lagrangian[0] > 0) ob.x.push_back(t.iter[k]), ob.y.push_back(t.lagrangian[k] / t.lagrangian[0]);

@@ -9,7 +9,7 @@ namespace radmm {
 
 /// The columns of metrics.csv that the plots use; MSE columns hold NaN where not evaluated.
 struct MetricsTable {
-  std::vector<double> iter, elapsed_s, lagrangian, train_mse, test_mse, relaxed_mse;
+  std::vector<double> iter, elapsed_s, lagrangian, train_mse, val_mse, relaxed_mse;
 };
 
 /// Parses DIR/metrics.csv by its header names; Error(kNoInput) if missing, Error(kDataErr)

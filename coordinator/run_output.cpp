@@ -22,7 +22,7 @@ std::string json_num(double v) { return format_double(v, true); }
 }  // namespace
 
 const char* RunOutput::metrics_header() {
-  return "iter,elapsed_s,lagrangian,train_mse,test_mse,constraint_residual,relaxed_mse,admm_s,"
+  return "iter,elapsed_s,lagrangian,train_mse,val_mse,constraint_residual,relaxed_mse,admm_s,"
          "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,step_sq,decrease,relaxation_gap,restart\n";
 }
 
@@ -61,7 +61,7 @@ RunOutput::~RunOutput() {
 void RunOutput::write_metrics(const IterationRecord& r) {
   std::ostringstream o;
   o << r.iter << ',' << format_double(r.elapsed_s) << ',' << format_double(r.lagrangian) << ','
-    << mse_text(r.train_mse) << ',' << mse_text(r.test_mse) << ',' << format_double(r.constraint_residual) << ','
+    << mse_text(r.train_mse) << ',' << mse_text(r.val_mse) << ',' << format_double(r.constraint_residual) << ','
     << format_double(r.relaxed_mse) << ',' << format_double(r.admm_s);
   for (double p : r.phase_s) o << ',' << format_double(p);
   o << ',' << mse_text(r.step_sq) << ',' << (r.step_sq < 0 ? "" : format_double(r.decrease)) << ','
@@ -78,7 +78,9 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
   o << "{\n  \"termination\": \"" << json_escape(r.termination) << "\",\n"
     << "  \"iterations\": " << r.iterations << ",\n"
     << "  \"train_mse\": " << json_num(r.train_mse) << ",\n"
+    << "  \"val_mse\": " << json_num(r.val_mse) << ",\n"
     << "  \"test_mse\": " << json_num(r.test_mse) << ",\n"
+    << "  \"selected_iteration\": " << r.selected_iteration << ",\n"
     << "  \"admm_train_mse\": " << json_num(r.admm_train_mse) << ",\n"
     << "  \"admm_test_mse\": " << json_num(r.admm_test_mse) << ",\n"
     << "  \"lagrangian\": " << json_num(r.lagrangian) << ",\n"
@@ -120,7 +122,7 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
   }
   o << "  \"state_bytes\": " << r.state_bytes << ",\n"
     << "  \"data\": {\"source\": \"" << json_escape(s.data) << "\", \"target\": \"" << json_escape(ds.target_name)
-    << "\", \"rows\": " << ds.rows_total << ", \"train_rows\": " << ds.x_train.cols()
+    << "\", \"rows\": " << ds.rows_total << ", \"train_rows\": " << ds.x_train.cols() << ", \"validation_rows\": " << ds.x_val.cols()
     << ", \"test_rows\": " << ds.x_test.cols() << ", \"features\": " << ds.x_train.rows()
     << ", \"split\": \"" << s.split << "\", \"duplicate_rows\": " << ds.duplicate_rows
     << ", \"fingerprint\": \"" << std::hex << ds.fingerprint << std::dec << "\"},\n"
@@ -149,7 +151,7 @@ void RunOutput::write_model(const Model& m) { save_model(dir_ + "/model.bin", m)
 void RunOutput::write_plot() {
   const MetricsTable t = read_metrics(dir_ + "/metrics.csv");
   Series l_iter{"L_beta", t.iter, t.lagrangian}, l_time{"L_beta", t.elapsed_s, t.lagrangian};
-  Series train{"train (forward)", {}, {}}, test{"test (forward)", {}, {}};
+  Series train{"train (forward)", {}, {}}, test{"validation (forward)", {}, {}};
   Series relaxed{"relaxed V_N", t.iter, t.relaxed_mse, true}, relaxed_t{"relaxed V_N", t.elapsed_s, t.relaxed_mse, true};
   Series train_t = train, test_t = test;
   for (std::size_t k = 0; k < t.iter.size(); ++k) {
@@ -157,9 +159,9 @@ void RunOutput::write_plot() {
       train.x.push_back(t.iter[k]), train.y.push_back(t.train_mse[k]);
       train_t.x.push_back(t.elapsed_s[k]), train_t.y.push_back(t.train_mse[k]);
     }
-    if (!std::isnan(t.test_mse[k])) {
-      test.x.push_back(t.iter[k]), test.y.push_back(t.test_mse[k]);
-      test_t.x.push_back(t.elapsed_s[k]), test_t.y.push_back(t.test_mse[k]);
+    if (!std::isnan(t.val_mse[k])) {
+      test.x.push_back(t.iter[k]), test.y.push_back(t.val_mse[k]);
+      test_t.x.push_back(t.elapsed_s[k]), test_t.y.push_back(t.val_mse[k]);
     }
   }
   const std::vector<Panel> panels = {
@@ -191,10 +193,10 @@ void Progress::update(const IterationRecord& r) {
   if (!tty_ && r.iter % every != 0 && r.iter != iterations_ && r.iter != 1) return;
   const double eta = r.iter > 0 ? r.elapsed_s / r.iter * (iterations_ - r.iter) : 0;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "iter %*d/%d  L_beta %.6g  train_mse %s  test_mse %s  ETA %.1fs",
+  std::snprintf(buf, sizeof buf, "iter %*d/%d  L_beta %.6g  train_mse %s  val_mse %s  ETA %.1fs",
                 static_cast<int>(std::to_string(iterations_).size()), r.iter, iterations_, r.lagrangian,
                 r.train_mse < 0 ? "-" : format_double(r.train_mse).substr(0, 8).c_str(),
-                r.test_mse < 0 ? "-" : format_double(r.test_mse).substr(0, 8).c_str(), eta);
+                r.val_mse < 0 ? "-" : format_double(r.val_mse).substr(0, 8).c_str(), eta);
   if (tty_) {
     std::printf("\r\033[K%s", buf);
     dirty_ = true;

@@ -143,7 +143,11 @@ Dims dims_of(const Settings& s, const Dataset& ds) {
   return d;
 }
 
-void finish_model(const Settings& st, const Dataset& ds, TrainResult& res) {
+void finish_model(const Settings& st, const Dataset& ds, const ModelSelection& sel, TrainResult& res) {
+  if (st.early_stop && sel.best_iteration > 0) {
+    res.model.w = sel.best_w;
+    res.selected_iteration = sel.best_iteration;
+  }
   res.admm_train_mse = mse(res.model, ds.x_train, ds.y_train);
   res.admm_test_mse = mse(res.model, ds.x_test, ds.y_test);
   if (st.refit_head) {
@@ -151,7 +155,17 @@ void finish_model(const Settings& st, const Dataset& ds, TrainResult& res) {
     res.model.w.back() = ridge_head(ds.y_scaler.apply(ds.y_train), features, std::max(st.lambda, 1e-8));
   }
   res.train_mse = mse(res.model, ds.x_train, ds.y_train);
+  res.val_mse = mse(res.model, ds.x_val, ds.y_val);
   res.test_mse = mse(res.model, ds.x_test, ds.y_test);
+}
+
+bool evaluate(const Settings& st, const Dataset& ds, const Model& m, const Mat* train_out, IterationRecord& rec,
+              ModelSelection& sel) {
+  const Mat out = train_out ? *train_out : m.forward(ds.x_train);
+  rec.train_mse = (m.y_scaler.invert(out) - ds.y_train).squaredNorm() / static_cast<double>(ds.y_train.size());
+  if (ds.x_val.cols() == 0) return false;
+  rec.val_mse = mse(m, ds.x_val, ds.y_val);
+  return st.early_stop && sel.offer(rec.iter, rec.val_mse, m.w);
 }
 
 double mse(const Model& m, const Mat& x_std, const Mat& y_raw) {
@@ -173,6 +187,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   const StateT<T> s = buffer.state<T>();
   int first_iteration = 1, first_phase = 0;
   double elapsed_before = 0;
+  ModelSelection selection;
   if (resume) {
     const Dims& r = resume->dims;
     if (r.depth != dims.depth || r.d0 != dims.d0 || r.width != dims.width || r.outputs != dims.outputs ||
@@ -183,6 +198,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     first_iteration = static_cast<int>(resume->iteration) + 1;
     first_phase = resume->next_phase;
     elapsed_before = resume->elapsed_s;
+    selection = resume->selection;
   } else {
     s.X() = ds.x_train.cast<T>();
     s.Y() = ds.y_scaler.apply(ds.y_train).cast<T>();
@@ -190,6 +206,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     if (!pen.dual) s.Lambda().setZero();  // BCD: the penalty-only member of the family
   }
 
+  selection.patience = st.patience;
   const std::unique_ptr<LayerKernel> kernel = make_layer_kernel<T>(s, pen);
   std::unique_ptr<Transport> transport;
   const bool phased = st.schedule_kind() == Schedule::kPhase;
@@ -219,6 +236,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     c.dims = dims;
     c.scalar_bytes = sizeof(T);
     c.state.assign(reinterpret_cast<const char*>(s.base()), buffer.layout().bytes());
+    c.selection = selection;
     last_checkpoint = hooks.save_checkpoint(c);
   };
   // Stop at a phase boundary: checkpoint the exact position, then report the signal.
@@ -324,11 +342,11 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
       l_start = rec.lagrangian;
     }
     const bool eval = (st.eval_every > 0 && k % st.eval_every == 0) || k == st.iterations;
+    bool stop = false;
     if (eval) {
       const Model m = model_of(s, act, ds);
       const Mat out = m.forward(ds.x_train);  // standardised; one forward pass for both figures
-      rec.train_mse = (m.y_scaler.invert(out) - ds.y_train).squaredNorm() / static_cast<double>(ds.y_train.size());
-      rec.test_mse = mse(m, ds.x_test, ds.y_test);
+      stop = evaluate(st, ds, m, &out, rec, selection);
       if (st.diagnostics) rec.relaxation_gap = (s.VN().template cast<double>() - out).squaredNorm() / n * y_var;
     }
     rec.elapsed_s = elapsed_before + now_seconds() - t_start;
@@ -336,6 +354,10 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     res.iterations = k;
     if (hooks.on_iteration) hooks.on_iteration(rec);
     if (st.checkpoint_every > 0 && k % st.checkpoint_every == 0) checkpoint(k, 0);
+    if (stop) {
+      res.termination = "early_stop";
+      break;
+    }
     if (k < st.iterations) poll_signal(k, 0);
   }
   res.iterations = std::max(res.iterations, first_iteration - 1);
@@ -346,7 +368,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   res.worker_stats = transport->stats();
 
   res.model = model_of(s, act, ds);
-  finish_model(st, ds, res);
+  finish_model(st, ds, selection, res);
   if (!res.history.empty()) {
     res.lagrangian = res.history.back().lagrangian;
     res.constraint_residual = res.history.back().constraint_residual;

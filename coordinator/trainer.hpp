@@ -11,6 +11,7 @@
 #include "common/dataset.hpp"
 #include "common/layout.hpp"
 #include "common/model.hpp"
+#include "common/selection.hpp"
 #include "coordinator/transport.hpp"
 
 namespace radmm {
@@ -20,7 +21,7 @@ struct IterationRecord {
   int iter = 0;
   double elapsed_s = 0;              ///< since the start of iteration 1, evaluation included
   double lagrangian = 0;             ///< L_beta after the iteration
-  double train_mse = -1, test_mse = -1;  ///< forward-pass MSE in target units (-1 = not evaluated)
+  double train_mse = -1, val_mse = -1;  ///< forward-pass MSE in target units (-1 = not evaluated / no validation rows)
   double relaxed_mse = 0;            ///< ||V_N - Y||^2 / n in target units (the relaxed output)
   double constraint_residual = 0;    ///< ||V_N - W_N V~_{N-1}||_F
   double phase_s[kPhaseCount] = {};  ///< wall seconds per phase (phase schedule)
@@ -50,6 +51,8 @@ struct TrainResult {
   int iterations = 0;
   double train_mse = 0, test_mse = 0;            ///< final model (after the refit, if on)
   double admm_train_mse = 0, admm_test_mse = 0;  ///< ADMM weights before the refit
+  double val_mse = 0;                            ///< final model on the validation rows (0 without them)
+  int selected_iteration = 0;                    ///< the iteration / epoch whose weights were kept (0 = the last)
   double lagrangian = 0, constraint_residual = 0, relaxed_mse = 0;
   double elapsed_s = 0;
   int workers = 0;
@@ -112,8 +115,14 @@ TrainResult train(const Settings& settings, const Dataset& ds, const TrainHooks&
 /// metrics row per epoch with the mean training objective in the `lagrangian` column.
 TrainResult train_backprop(const Settings& settings, const Dataset& ds, const TrainHooks& hooks);
 
-/// The shared finish of every method: the optional ridge refit of the head on the forward
-/// features, and the final train / test MSE.
-void finish_model(const Settings& st, const Dataset& ds, TrainResult& res);
+/// The shared finish of every method: the weights chosen on validation (`sel`, when --early-stop
+/// found any), the optional ridge refit of the head on the forward features, and the final
+/// train / validation / test MSE (the only place the test rows are read).
+void finish_model(const Settings& st, const Dataset& ds, const ModelSelection& sel, TrainResult& res);
+
+/// One evaluation of a method's current model: train MSE and validation MSE in rec, and the
+/// model offered to `sel`. Returns true when --patience says stop.
+bool evaluate(const Settings& st, const Dataset& ds, const Model& m, const Mat* train_out, IterationRecord& rec,
+              ModelSelection& sel);
 
 }  // namespace radmm

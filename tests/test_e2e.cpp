@@ -34,13 +34,14 @@ TEST_CASE("radmm train on configs/smoke.ini writes the three documented files") 
   const auto metrics = lines_of(test::slurp(dir + "/run/metrics.csv"));
   REQUIRE(metrics.size() == 6);
   CHECK(metrics[0] + "\n" == RunOutput::metrics_header());
-  CHECK(metrics[0].rfind("iter,elapsed_s,lagrangian,train_mse,test_mse,constraint_residual", 0) == 0);
+  CHECK(metrics[0].rfind("iter,elapsed_s,lagrangian,train_mse,val_mse,constraint_residual", 0) == 0);
   for (int k = 1; k <= 5; ++k) CHECK(metrics[k].rfind(std::to_string(k) + ",", 0) == 0);
   const std::string summary = test::slurp(dir + "/run/summary.json");
   for (const char* key : {"\"termination\": \"iterations\"", "\"iterations\": 5", "\"train_mse\"", "\"test_mse\"",
                           "\"lagrangian\"", "\"elapsed_s\"", "\"workers\": 2", "\"settings\"", "\"worker_stats\"",
                           "\"peak_rss_bytes\"", "\"first_layer\"", "\"split\": \"grouped\"",
-                          "\"duplicate_rows\": 240"})
+                          "\"duplicate_rows\": 240", "\"val_mse\"", "\"selected_iteration\"",
+                          "\"validation_rows\": 192"})
     CHECK_MESSAGE(summary.find(key) != std::string::npos, key);
   const std::string model = test::slurp(dir + "/run/model.bin");
   CHECK(model.rfind("RADMMMDL", 0) == 0);

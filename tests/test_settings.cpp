@@ -42,6 +42,8 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
   };
   const std::vector<Rule> rules = {
       {"test-fraction", [](Settings& s) { s.test_fraction = 1.0; }, [&](Settings& s) { s.test_fraction = nan; }},
+      {"validation-fraction", [](Settings& s) { s.validation_fraction = -0.1; },
+       [&](Settings& s) { s.validation_fraction = nan; }},
       {"gamma", [](Settings& s) { s.gamma = 0; }, [&](Settings& s) { s.gamma = nan; }},
       {"rho", [](Settings& s) { s.rho = -1; }, [&](Settings& s) { s.rho = nan; }},
       {"beta", [](Settings& s) { s.beta = 1.0; }, [&](Settings& s) { s.beta = nan; }},
@@ -64,6 +66,7 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
       {"width", [](Settings& s) { s.width = 0; }},
       {"iterations", [](Settings& s) { s.iterations = -1; }},
       {"eval-every", [](Settings& s) { s.eval_every = -2; }},
+      {"patience", [](Settings& s) { s.patience = -1; }},
       {"workers", [](Settings& s) { s.workers = -2; }},
       {"workers", [](Settings& s) { s.workers = 5; }},  // > depth - 1 = 4 hidden layers
       {"workers", [](Settings& s) { s.schedule = "sweep"; s.workers = 1; }},
