@@ -73,7 +73,7 @@ TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHoo
       throw Error(ExitCode::kDiverged, "non-finite training loss", "epoch " + std::to_string(epoch),
                   "lower --learning-rate");
     const bool eval = (st.eval_every > 0 && epoch % st.eval_every == 0) || epoch == st.iterations;
-    const bool stop = eval && evaluate(st, ds, model, nullptr, rec, selection);
+    const bool stop = eval && evaluate(st, ds, model, model.hidden_features(ds.x_train), rec, selection);
     rec.relaxed_mse = 0;  // no relaxation
     rec.elapsed_s = now_seconds() - t_start;
     res.history.push_back(rec);

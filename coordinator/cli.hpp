@@ -13,6 +13,8 @@ int run_split(const std::vector<std::string>& args);
 int run_cleanup(const std::vector<std::string>& args);
 int run_sync_bench(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
+/// Every method on the same data and network, baselines tuned on validation (compare.cpp).
+int run_compare(const std::vector<std::string>& args);
 /// Removes /dev/shm objects of this user's radmm runs whose coordinator is dead; returns the count.
 int sweep_stale_ipc(bool verbose);
 

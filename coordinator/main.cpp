@@ -1,4 +1,4 @@
-// radmm: ADMM training of fully connected residual networks (train, predict, split, bench, plot, cleanup, sync-bench).
+// radmm: ADMM training of fully connected residual networks (train, predict, split, bench, compare, plot, cleanup, sync-bench).
 // Every failure ends here as one "radmm: error[<name>]: <what>, <where>, <hint>" line on
 // stderr and the documented exit code.
 #include <cstdio>
@@ -18,6 +18,7 @@ const char* kUsage =
     "  predict     predict with a trained model.bin (radmm predict --help)\n"
     "  split       print the train / test split of a train command (radmm split --help)\n"
     "  bench       speedup and memory against the number of workers (radmm bench --help)\n"
+    "  compare     ADMM against tuned Adam / GD, ridge and the untrained network (radmm compare --help)\n"
     "  plot        one convergence plot comparing run folders (radmm plot --help)\n"
     "  cleanup     remove shared-memory objects left by killed runs\n"
     "  sync-bench  time a bare semaphore round trip to a forked process\n"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     if (command == "cleanup") return run_cleanup(args);
     if (command == "sync-bench") return run_sync_bench(args);
     if (command == "bench") return run_bench(args);
+    if (command == "compare") return run_compare(args);
     if (command == "plot") return run_plot(args);
     if (command == "version" || command == "--version") {
       std::printf("radmm %s\n", RADMM_VERSION);

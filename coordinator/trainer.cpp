@@ -143,6 +143,10 @@ Dims dims_of(const Settings& s, const Dataset& ds) {
   return d;
 }
 
+void refit_head(const Settings& st, const Dataset& ds, const Mat& features, Model& m) {
+  m.w.back() = ridge_head(ds.y_scaler.apply(ds.y_train), features, std::max(st.lambda, 1e-8));
+}
+
 void finish_model(const Settings& st, const Dataset& ds, const ModelSelection& sel, TrainResult& res) {
   if (st.early_stop && sel.best_iteration > 0) {
     res.model.w = sel.best_w;
@@ -150,18 +154,17 @@ void finish_model(const Settings& st, const Dataset& ds, const ModelSelection& s
   }
   res.admm_train_mse = mse(res.model, ds.x_train, ds.y_train);
   res.admm_test_mse = mse(res.model, ds.x_test, ds.y_test);
-  if (st.refit_head) {
-    const Mat features = res.model.hidden_features(ds.x_train);
-    res.model.w.back() = ridge_head(ds.y_scaler.apply(ds.y_train), features, std::max(st.lambda, 1e-8));
-  }
+  if (st.refit_head) refit_head(st, ds, res.model.hidden_features(ds.x_train), res.model);
   res.train_mse = mse(res.model, ds.x_train, ds.y_train);
   res.val_mse = mse(res.model, ds.x_val, ds.y_val);
   res.test_mse = mse(res.model, ds.x_test, ds.y_test);
 }
 
-bool evaluate(const Settings& st, const Dataset& ds, const Model& m, const Mat* train_out, IterationRecord& rec,
+bool evaluate(const Settings& st, const Dataset& ds, Model m, const Mat& features, IterationRecord& rec,
               ModelSelection& sel) {
-  const Mat out = train_out ? *train_out : m.forward(ds.x_train);
+  if (st.refit_head) refit_head(st, ds, features, m);  // the model radmm would report if it stopped here
+  Mat out(m.w.back().rows(), features.cols());
+  affine(m.w.back(), features, out);
   rec.train_mse = (m.y_scaler.invert(out) - ds.y_train).squaredNorm() / static_cast<double>(ds.y_train.size());
   if (ds.x_val.cols() == 0) return false;
   rec.val_mse = mse(m, ds.x_val, ds.y_val);
@@ -345,9 +348,13 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     bool stop = false;
     if (eval) {
       const Model m = model_of(s, act, ds);
-      const Mat out = m.forward(ds.x_train);  // standardised; one forward pass for both figures
-      stop = evaluate(st, ds, m, &out, rec, selection);
-      if (st.diagnostics) rec.relaxation_gap = (s.VN().template cast<double>() - out).squaredNorm() / n * y_var;
+      const Mat features = m.hidden_features(ds.x_train);  // one forward pass for every figure
+      stop = evaluate(st, ds, m, features, rec, selection);
+      if (st.diagnostics) {
+        Mat out(m.w.back().rows(), features.cols());
+        affine(m.w.back(), features, out);  // the network as ADMM left it, before any refit
+        rec.relaxation_gap = (s.VN().template cast<double>() - out).squaredNorm() / n * y_var;
+      }
     }
     rec.elapsed_s = elapsed_before + now_seconds() - t_start;
     res.history.push_back(rec);

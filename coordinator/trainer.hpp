@@ -21,7 +21,7 @@ struct IterationRecord {
   int iter = 0;
   double elapsed_s = 0;              ///< since the start of iteration 1, evaluation included
   double lagrangian = 0;             ///< L_beta after the iteration
-  double train_mse = -1, val_mse = -1;  ///< forward-pass MSE in target units (-1 = not evaluated / no validation rows)
+  double train_mse = -1, val_mse = -1;  ///< MSE in target units of the model as reported (head refit if on); -1 = none
   double relaxed_mse = 0;            ///< ||V_N - Y||^2 / n in target units (the relaxed output)
   double constraint_residual = 0;    ///< ||V_N - W_N V~_{N-1}||_F
   double phase_s[kPhaseCount] = {};  ///< wall seconds per phase (phase schedule)
@@ -120,9 +120,11 @@ TrainResult train_backprop(const Settings& settings, const Dataset& ds, const Tr
 /// train / validation / test MSE (the only place the test rows are read).
 void finish_model(const Settings& st, const Dataset& ds, const ModelSelection& sel, TrainResult& res);
 
-/// One evaluation of a method's current model: train MSE and validation MSE in rec, and the
-/// model offered to `sel`. Returns true when --patience says stop.
-bool evaluate(const Settings& st, const Dataset& ds, const Model& m, const Mat* train_out, IterationRecord& rec,
+/// One evaluation of a method's current model `m` (`features` = its V_{N-1} on the training
+/// rows): with --refit-head the head is refitted first, so train / validation MSE in `rec` are those
+/// of the model radmm would report if it stopped here; that model is offered to `sel`.
+/// Returns true when --patience says stop.
+bool evaluate(const Settings& st, const Dataset& ds, Model m, const Mat& features, IterationRecord& rec,
               ModelSelection& sel);
 
 }  // namespace radmm

@@ -51,7 +51,7 @@ TEST_CASE("radmm train on configs/smoke.ini writes the three documented files") 
 TEST_CASE("radmm predict reproduces the trained model's test error on the training file") {
   const std::string dir = test::temp_dir("predict");
   const auto r = test::run_radmm({"train", "--config", std::string(RADMM_SOURCE_DIR) + "/configs/smoke.ini", "--out",
-                                  dir + "/run", "--test-fraction", "0"});
+                                  dir + "/run", "--test-fraction", "0", "--validation-fraction", "0"});
   REQUIRE(r.exit_code == 0);
   const std::string csv = std::string(RADMM_SOURCE_DIR) + "/data/winequality-red.csv";
   const auto p = test::run_radmm({"predict", "--model", dir + "/run/model.bin", "--data", csv, "--out", dir + "/p.csv"});
@@ -60,7 +60,7 @@ TEST_CASE("radmm predict reproduces the trained model's test error on the traini
   const auto rows = lines_of(test::slurp(dir + "/p.csv"));
   CHECK(rows.size() == 1600);
   CHECK(rows[0] == "prediction,target");
-  // With no test rows, the whole file is the training set: predict's MSE is summary's train_mse.
+  // With no test or validation rows, the whole file is the training set: predict's MSE is summary's train_mse.
   const std::string summary = test::slurp(dir + "/run/summary.json");
   const auto at = summary.find("\"train_mse\": ") + 13;
   const double train_mse = std::stod(summary.substr(at));
