@@ -239,7 +239,8 @@ int run_bench(const std::vector<std::string>& all_args) {
     t.validate();  // P <= depth - 1
   }
   const Table table = read_csv(s.data);
-  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split(), s.validation_fraction);
+  // No validation rows: bench never evaluates, and n stays the training rows of the test split.
+  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split());
   if (out_dir.empty()) out_dir = "runs/bench-" + timestamp_utc();
   if (!sweep.empty() && sweep != "depth" && sweep != "width" && sweep != "samples")
     throw Error(ExitCode::kUsage, "--sweep must be depth, width or samples (got " + sweep + ")", "command line", "");
