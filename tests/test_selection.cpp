@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include "common/csv.hpp"
 #include "common/dataset.hpp"
@@ -149,4 +150,36 @@ TEST_CASE("a resumed run selects the same model as an uninterrupted one") {
   const std::string a = test::slurp(dir + "/straight/summary.json"), b = test::slurp(dir + "/split/summary.json");
   CHECK(field(a, "selected_iteration") == field(b, "selected_iteration"));
   CHECK(field(a, "iterations") == field(b, "iterations"));
+}
+
+TEST_CASE("radmm compare: every method and reference line in the table, each chosen on validation") {
+  const std::string dir = test::temp_dir("compare");
+  const auto r = test::run_radmm({"compare", "--depths", "3", "--seeds", "11,12", "--epochs", "15", "--iterations",
+                                  "10", "--width", "8", "--adam-lrs", "1e-3,1e-2", "--gd-lrs", "1e-2,1e3",
+                                  "--compare-out", dir}, {}, 120);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string md = test::slurp(dir + "/compare.md"), csv = test::slurp(dir + "/compare.csv");
+  for (const char* m : {"admm", "adam", "gd", "ridge", "untrained"}) {
+    CAPTURE(m);
+    CHECK(md.find(std::string("| ") + m + " | ") != std::string::npos);
+    for (const char* seed : {",11,", ",12,"})
+      CHECK(csv.find(std::string("wine-red,3") + seed + m + ",") != std::string::npos);
+  }
+  CHECK(md.find("radmm compare --depths 3") != std::string::npos);  // the command that made it
+  CHECK(csv.find("gd,lr 1000") == std::string::npos);  // gd's lr 1e3 diverged and was not chosen
+  CHECK(csv.find("gd,lr 0.01") != std::string::npos);
+  CHECK(test::slurp(dir + "/wine-red-d3.svg").find("<svg") != std::string::npos);
+  // Every method's row carries the target (the tuned Adam's lowest validation MSE) of its seed.
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  int rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    CHECK(std::count(line.begin(), line.end(), ',') == 13);
+  }
+  CHECK(rows == 10);
+  CHECK(test::run_radmm({"compare", "--methods", "admm,svm", "--compare-out", dir + "/x"}).exit_code == 64);
+  CHECK(test::run_radmm({"compare", "--validation-fraction", "0", "--compare-out", dir + "/x"}).exit_code == 64);
 }
