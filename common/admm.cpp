@@ -23,15 +23,21 @@ MatT<T> gram_tilde(const ConstMatRefT<T>& p, T scale, T shift) {
 
 /// Solves W (scale P~ P~^T + (lambda + alpha) I) = scale T P~^T + alpha W^k for W, in place.
 template <class T>
-void ridge_solve(MatRefT<T> w, const ConstMatRefT<T>& t, const ConstMatRefT<T>& p, T scale, const Coef<T>& c) {
+void ridge_solve(MatRefT<T> w, const ConstMatRefT<T>& t, const ConstMatRefT<T>& p, T scale, const Coef<T>& c,
+                 InputGram<T>* cache = nullptr) {
   const auto k = p.rows();
   MatT<T> rhs(k + 1, w.rows());  // (scale P~ T^T + alpha W^T)
   rhs.topRows(k).noalias() = p * t.transpose();
   rhs.row(k) = t.rowwise().sum().transpose();
   rhs *= scale;
   rhs.noalias() += c.alpha * w.transpose();
-  Eigen::LLT<MatT<T>> llt(gram_tilde<T>(p, scale, c.lambda + c.alpha));
-  llt.solveInPlace(rhs);
+  if (cache) {
+    if (!cache->ready) cache->llt.compute(gram_tilde<T>(p, scale, c.lambda + c.alpha)), cache->ready = true;
+    cache->llt.solveInPlace(rhs);
+  } else {
+    Eigen::LLT<MatT<T>> llt(gram_tilde<T>(p, scale, c.lambda + c.alpha));
+    llt.solveInPlace(rhs);
+  }
   w = rhs.transpose();
 }
 
@@ -65,9 +71,10 @@ void solve_activation_system(MatRefT<T> v, const ConstMatRefT<T>& w, T diag, T s
 }  // namespace
 
 template <class T>
-void update_weights(MatRefT<T> w, const ConstMatRefT<T>& u, const ConstMatRefT<T>& input, const Penalties& pen) {
+void update_weights(MatRefT<T> w, const ConstMatRefT<T>& u, const ConstMatRefT<T>& input, const Penalties& pen,
+                    InputGram<T>* cache) {
   const Coef<T> c(pen);
-  ridge_solve<T>(w, u, input, c.rho, c);
+  ridge_solve<T>(w, u, input, c.rho, c, cache);
 }
 
 template <class T>
@@ -138,6 +145,10 @@ void update_preactivations(MatRefT<T> u, const ConstMatRefT<T>& v, const ConstMa
 template <class T>
 void update_output(MatRefT<T> vn, const ConstMatRefT<T>& y, const ConstMatRefT<T>& lambda_mult,
                    const ConstMatRefT<T>& zn, const Penalties& pen) {
+  if (pen.loss == Loss::kSoftmax) {
+    prox_cross_entropy<T>(vn, y, lambda_mult, zn, pen.beta);
+    return;
+  }
   const T beta = T(pen.beta);
   vn = (y - lambda_mult + beta * zn) / (T(1) + beta);
 }
@@ -164,7 +175,7 @@ double layer_objective(const ConstMatRefT<T>& v, const ConstMatRefT<T>& input, b
 template <class T>
 double head_objective(const ConstMatRefT<T>& vn, const ConstMatRefT<T>& y, const ConstMatRefT<T>& lambda_mult,
                       const ConstMatRefT<T>& zn, const ConstMatRefT<T>& w_out, const Penalties& pen) {
-  return 0.5 * double((vn - y).squaredNorm()) + 0.5 * pen.lambda * double(w_out.squaredNorm()) +
+  return output_loss<T>(vn, y, pen.loss) + 0.5 * pen.lambda * double(w_out.squaredNorm()) +
          double((lambda_mult.array() * (vn - zn).array()).sum()) + 0.5 * pen.beta * double((vn - zn).squaredNorm());
 }
 
@@ -179,7 +190,8 @@ Mat ridge_head(const ConstMatRef& y, const ConstMatRef& input, double lambda) {
 
 // The two precisions of --precision.
 #define RADMM_INSTANTIATE(T)                                                                                        \
-  template void update_weights<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, const Penalties&);    \
+  template void update_weights<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, const Penalties&,     \
+                                  InputGram<T>*);                                                                  \
   template void update_output_weights<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&,               \
                                          const ConstMatRefT<T>&, const Penalties&);                                 \
   template void update_activations<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&,            \

@@ -3,6 +3,7 @@
 // scalar (float, double), instantiated for both in admm.cpp.
 // `input` is V_{i-1} (X for layer 1); `residual` says whether R_i(V_{i-1}) = V_{i-1} (i >= 2).
 #pragma once
+#include "common/loss.hpp"
 #include "common/model.hpp"
 #include "common/num.hpp"
 #include "common/settings.hpp"
@@ -16,9 +17,12 @@ struct Penalties {
   bool dual = true;         ///< false = BCD: Lambda stays 0, no multiplier step
   bool ts2 = false;         ///< two-splitting: no U, sigma(W_i V~_{i-1}) inside the gamma penalty
   bool linearized = false;  ///< W and V blocks take one prox-gradient step (linearized.hpp)
+  Loss loss = Loss::kSquared;  ///< the output block's loss: only the V_N step and the head term depend on it
   static Penalties from(const Settings& s) {
-    return {s.gamma, s.rho,       s.beta, s.alpha, s.lambda, s.activation_kind(), s.method != "bcd",
-            s.splitting == "ts2", s.update == "linearized"};
+    Penalties p{s.gamma, s.rho,       s.beta, s.alpha, s.lambda, s.activation_kind(), s.method != "bcd",
+                s.splitting == "ts2", s.update == "linearized"};
+    p.loss = loss_kind(s.loss);
+    return p;
   }
 };
 
@@ -30,9 +34,19 @@ struct Coef {
       : gamma(T(p.gamma)), rho(T(p.rho)), beta(T(p.beta)), alpha(T(p.alpha)), lambda(T(p.lambda)) {}
 };
 
+/// The Cholesky factor of rho P~ P~^T + (lambda + alpha) I for an input that never changes
+/// (layer 1's X): formed on first use, then reused, so W_1's step costs O(d d0 n), not O(d0^2 n).
+template <class T>
+struct InputGram {
+  Eigen::LLT<MatT<T>> llt;
+  bool ready = false;
+};
+
 /// W_i (i < N) <- (rho U P~^T + alpha W^k)(rho P~ P~^T + (lambda + alpha) I)^{-1},  P = input.
+/// With `cache`, the factorisation is taken from (or first stored in) it: same bytes as without.
 template <class T = double>
-void update_weights(MatRefT<T> w, const ConstMatRefT<T>& u, const ConstMatRefT<T>& input, const Penalties& pen);
+void update_weights(MatRefT<T> w, const ConstMatRefT<T>& u, const ConstMatRefT<T>& input, const Penalties& pen,
+                    InputGram<T>* cache = nullptr);
 
 /// W_N <- ((beta V_N + Lambda) P~^T + alpha W^k)(beta P~ P~^T + (lambda + alpha) I)^{-1},  P = V_{N-1}.
 template <class T = double>
@@ -64,7 +78,8 @@ void update_preactivations(MatRefT<T> u, const ConstMatRefT<T>& v, const ConstMa
 template <class T = double>
 T prox_preactivation(T a, T c, T gamma, T s, Activation act);
 
-/// V_N <- (Y - Lambda + beta Z_N) / (1 + beta),  Z_N = W_N V~_{N-1}.
+/// V_N <- (Y - Lambda + beta Z_N) / (1 + beta),  Z_N = W_N V~_{N-1} (squared, onehot); softmax:
+/// the cross-entropy prox, solved per sample (loss.hpp prox_cross_entropy).
 template <class T = double>
 void update_output(MatRefT<T> vn, const ConstMatRefT<T>& y, const ConstMatRefT<T>& lambda_mult, const ConstMatRefT<T>& zn,
                    const Penalties& pen);
@@ -78,7 +93,7 @@ template <class T = double>
 double layer_objective(const ConstMatRefT<T>& v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                        const ConstMatRefT<T>& z, const ConstMatRefT<T>& w, const Penalties& pen);
 
-/// The head's terms: 1/2 ||V_N - Y||^2 + lambda/2 ||W_N||^2 + <Lambda, V_N - Z_N> + beta/2 ||V_N - Z_N||^2.
+/// The head's terms: loss(V_N, Y) (1/2 ||V_N - Y||^2 for squared / onehot) + lambda/2 ||W_N||^2 + <Lambda, V_N - Z_N> + beta/2 ||V_N - Z_N||^2.
 template <class T = double>
 double head_objective(const ConstMatRefT<T>& vn, const ConstMatRefT<T>& y, const ConstMatRefT<T>& lambda_mult,
                       const ConstMatRefT<T>& zn, const ConstMatRefT<T>& w_out, const Penalties& pen);

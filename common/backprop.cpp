@@ -5,7 +5,7 @@
 
 namespace radmm {
 
-double loss_and_gradient(const Model& m, const Mat& x, const Mat& y, double mu, std::vector<Mat>& grad) {
+double loss_and_gradient(const Model& m, const Mat& x, const Mat& y, double mu, std::vector<Mat>& grad, Loss kind) {
   const int n_layers = m.depth();
   const double b = static_cast<double>(x.cols());
   const bool relu = m.activation == Activation::kRelu;
@@ -21,8 +21,8 @@ double loss_and_gradient(const Model& m, const Mat& x, const Mat& y, double mu, 
   }
   Mat out(m.w.back().rows(), x.cols());
   affine(m.w.back(), v[n_layers - 1], out);
-  const Mat r = out - y;
-  double loss = 0.5 * r.squaredNorm() / b;
+  const Mat r = output_loss_gradient(out, y, kind);  // dLoss/dPhi of the summed loss
+  double loss = output_loss<double>(out, y, kind) / b;
   for (const Mat& w : m.w) loss += 0.5 * mu * w.squaredNorm();
 
   // Backward: g is dLoss/dV_i; a weight's gradient is g_Z V~_{i-1}^T + mu W_i.

@@ -8,8 +8,10 @@
 namespace radmm {
 
 /// Mean loss 1/(2b) ||Phi(X;W) - Y||^2 + mu/2 sum_i ||W_i||^2 over the b columns of x
-/// (standardised inputs and targets) and its gradient with respect to every W_i.
-double loss_and_gradient(const Model& m, const Mat& x, const Mat& y, double mu, std::vector<Mat>& grad);
+/// (standardised inputs and targets) and its gradient with respect to every W_i; with
+/// Loss::kSoftmax the data term is the mean cross-entropy 1/b sum_j CE(Phi(x_j); y_j).
+double loss_and_gradient(const Model& m, const Mat& x, const Mat& y, double mu, std::vector<Mat>& grad,
+                         Loss loss = Loss::kSquared);
 
 /// Adam state (Kingma and Ba 2015): first and second moment estimates and the step count.
 struct Adam {

@@ -27,6 +27,10 @@ struct Dataset {
   std::uint64_t fingerprint = 0;    ///< FNV-1a over the parsed table (values, header), the test and validation rows
   std::size_t rows_total = 0;
   std::size_t duplicate_rows = 0;   ///< rows whose features equal an earlier row's
+  // Classification (--loss onehot | softmax): y_* hold one-hot columns, y_scaler is the identity.
+  int classes = 0;                  ///< K; 0 for regression
+  std::vector<int> labels_train, labels_val, labels_test;
+  std::string split_name;           ///< how the test rows were chosen ("official" for IDX data; else --split)
 };
 
 /// Row indices of a split, each side in the order of the seeded permutation.

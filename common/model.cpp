@@ -34,7 +34,8 @@ Mat Model::predict(const Mat& x_raw) const { return y_scaler.invert(forward(x_sc
 
 namespace {
 constexpr char kMagic[8] = {'R', 'A', 'D', 'M', 'M', 'M', 'D', 'L'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 1;            ///< regression models (unchanged bytes)
+constexpr std::uint32_t kVersionClassifier = 2;  ///< adds the loss code after the activation
 }  // namespace
 
 static_assert(sizeof(double) == 8, "model.bin stores IEEE-754 doubles");
@@ -43,8 +44,9 @@ std::string serialize_model(const Model& m) {
   std::string s(kMagic, 8);
   const auto d0 = static_cast<std::uint32_t>(m.x_scaler.mean.size());
   const auto c = static_cast<std::uint32_t>(m.y_scaler.mean.size());
-  put(s, kVersion);
+  put(s, m.loss == Loss::kSquared ? kVersion : kVersionClassifier);
   put(s, m.activation == Activation::kRelu ? 0u : 1u);
+  if (m.loss != Loss::kSquared) put(s, m.loss == Loss::kOneHot ? 1u : 2u);
   put(s, static_cast<std::uint32_t>(m.depth()));
   put(s, d0);
   put(s, c);
@@ -64,11 +66,16 @@ std::string serialize_model(const Model& m) {
 Model deserialize_model(const std::string& b, const std::string& name) {
   BinaryReader in(b, kMagic, name, "model file", "retrain or use the model.bin radmm wrote");
   const auto version = in.get<std::uint32_t>();
-  if (version != kVersion) in.fail("unsupported version " + std::to_string(version));
+  if (version != kVersion && version != kVersionClassifier) in.fail("unsupported version " + std::to_string(version));
   Model m;
   const auto act = in.get<std::uint32_t>();
   if (act > 1) in.fail("unknown activation code");
   m.activation = act == 0 ? Activation::kRelu : Activation::kIdentity;
+  if (version == kVersionClassifier) {
+    const auto loss = in.get<std::uint32_t>();
+    if (loss < 1 || loss > 2) in.fail("unknown loss code");
+    m.loss = loss == 1 ? Loss::kOneHot : Loss::kSoftmax;
+  }
   const auto depth = in.get<std::uint32_t>(), d0 = in.get<std::uint32_t>(), c = in.get<std::uint32_t>();
   if (depth < 2 || depth > 100000 || d0 < 1 || c < 1 || d0 > (1u << 24) || c > (1u << 24)) in.fail("bad sizes");
   in.need_doubles(2ULL * d0 + 2ULL * c);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/dataset.hpp"
+#include "common/loss.hpp"
 #include "common/num.hpp"
 #include "common/settings.hpp"
 
@@ -32,6 +33,7 @@ void affine(const typename Num<T>::ConstRef& w, const typename Num<T>::ConstRef&
 
 struct Model {
   Activation activation = Activation::kRelu;
+  Loss loss = Loss::kSquared;       ///< onehot / softmax: outputs are class scores / logits, argmax predicts
   std::vector<Mat> w;               ///< w[i-1] = W_i, i = 1..N
   Standardizer x_scaler, y_scaler;  ///< raw <-> standardised features / target
 

@@ -66,7 +66,13 @@ void Settings::validate() const {
   if (iterations < 0) bad("iterations", "must be >= 0", std::to_string(iterations));
   positive("gamma", gamma);
   positive("rho", rho);
-  if (!(beta > 1) || !std::isfinite(beta)) bad("beta", "must be > 1 and finite (ALGORITHM.md O3)", format_double(beta));
+  if (loss != "squared" && loss != "onehot" && loss != "softmax") bad("loss", "must be squared, onehot or softmax", loss);
+  // Softmax cross-entropy's gradient is 1/2-Lipschitz, so L_beta decreases for beta > 1/2 (docs/algorithm.md).
+  if (loss == "softmax") {
+    if (!(beta > 0.5) || !std::isfinite(beta)) bad("beta", "must be > 1/2 and finite with --loss softmax", format_double(beta));
+  } else if (!(beta > 1) || !std::isfinite(beta)) {
+    bad("beta", "must be > 1 and finite (ALGORITHM.md O3)", format_double(beta));
+  }
   nonnegative("alpha", alpha);
   nonnegative("lambda", lambda);
   if (schedule != "sweep" && schedule != "phase") bad("schedule", "must be sweep or phase", schedule);
@@ -113,7 +119,8 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("config", po::value(&config)->value_name("FILE"), "INI file of key = value lines (command line wins)")
     ("print-config", po::bool_switch(&print_config), "print the effective settings as INI and exit")
     ("data", po::value(&s.data)->default_value(d.data)->value_name("FILE"),
-        "CSV file (';' or ',' separated, header line), or builtin:wine-red / builtin:wine-white")
+        "CSV file (';' or ',' separated, header line), builtin:wine-red / builtin:wine-white, or IDX images: "
+        "fashion-mnist (Debian package dataset-fashion-mnist), fashion-mnist:DIR, mnist:DIR (official train/test split)")
     ("target", po::value(&s.target)->default_value(d.target, "last column")->value_name("COL"),
         "target column: header name or 1-based index")
     ("test-fraction", po::value(&s.test_fraction)->default_value(d.test_fraction, fmt(d.test_fraction)),
@@ -124,6 +131,9 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
         "row) | random (plain shuffle)")
     ("validation-fraction", po::value(&s.validation_fraction)->default_value(d.validation_fraction, fmt(d.validation_fraction)),
         "share of the training rows held out (split like the test rows) for model selection, in [0, 1)")
+    ("loss", po::value(&s.loss)->default_value(d.loss),
+        "squared (regression) | onehot (K outputs, squared loss on one-hot targets) | softmax (cross-entropy); "
+        "classification needs integer labels (IDX data, or a CSV target column)")
     ("depth", po::value(&s.depth)->default_value(d.depth), "layers N incl. lifting layer and linear head (>= 2)")
     ("width", po::value(&s.width)->default_value(d.width), "hidden width d")
     ("activation", po::value(&s.activation)->default_value(d.activation), "relu | identity")
@@ -262,6 +272,7 @@ std::string settings_to_ini(const Settings& s) {
     << "seed = " << s.seed << "\n"
     << "split = " << s.split << "\n"
     << "validation-fraction = " << fmt(s.validation_fraction) << "\n"
+    << "loss = " << s.loss << "\n"
     << "depth = " << s.depth << "\n"
     << "width = " << s.width << "\n"
     << "activation = " << s.activation << "\n"
@@ -302,6 +313,7 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.validation_fraction != b.validation_fraction) return "validation-fraction";
   if (a.early_stop != b.early_stop) return "early-stop";
   if (a.patience != b.patience) return "patience";
+  if (a.loss != b.loss) return "loss";
   if (a.depth != b.depth) return "depth";
   if (a.width != b.width) return "width";
   if (a.activation != b.activation) return "activation";
@@ -327,6 +339,7 @@ std::string settings_to_json(const Settings& s) {
   o << "{\"data\": " << str(s.data) << ", \"target\": " << str(s.target)
     << ", \"test_fraction\": " << fmt(s.test_fraction) << ", \"seed\": " << s.seed << ", \"split\": " << str(s.split)
     << ", \"validation_fraction\": " << fmt(s.validation_fraction)
+    << ", \"loss\": " << str(s.loss)
     << ", \"depth\": " << s.depth << ", \"width\": " << s.width << ", \"activation\": " << str(s.activation)
     << ", \"method\": " << str(s.method) << ", \"learning_rate\": " << fmt(s.resolved_learning_rate())
     << ", \"batch_size\": " << s.batch_size << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)

@@ -22,6 +22,7 @@ struct Settings {
   std::uint64_t seed = 1;                 ///< seeds the split and the initial weights
   std::string split = "grouped";          ///< grouped (copies of a row never straddle the split) | random
   double validation_fraction = 0.15;      ///< share of the training rows held out for model selection, in [0, 1)
+  std::string loss = "squared";           ///< squared (regression) | onehot | softmax (classification, integer labels)
 
   // Network: depth N counts the lifting layer and the linear head, so N - 1 hidden blocks.
   int depth = 5;                          ///< N >= 2
@@ -73,6 +74,7 @@ struct Settings {
   Activation activation_kind() const;
   bool grouped_split() const { return split == "grouped"; }
   bool backprop() const { return method == "gd" || method == "adam"; }
+  bool classification() const { return loss != "squared"; }
   /// The learning rate after resolving 0 to the method's default.
   double resolved_learning_rate() const;
 };

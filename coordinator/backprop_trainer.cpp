@@ -15,6 +15,7 @@ namespace radmm {
 
 TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHooks& hooks) {
   const Activation act = st.activation_kind();
+  const Loss kind = loss_kind(st.loss);
   const Mat y = ds.y_scaler.apply(ds.y_train);
   const Eigen::Index n = ds.x_train.cols();
   // The same initial weights as ADMM: initialise a state and take its W.
@@ -25,7 +26,7 @@ TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHoo
     const State s = buffer.state();
     s.X() = ds.x_train;
     s.Y() = y;
-    initialise_state(s, act, st.seed);
+    initialise_state(s, act, st.seed, loss_kind(st.loss));
     model = model_of(s, act, ds);
   }
   // lambda weights the summed loss in ADMM; on the mean loss it is lambda / n.
@@ -52,7 +53,7 @@ TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHoo
     for (Eigen::Index start = 0; start < n; start += batch) {
       const Eigen::Index b = std::min(batch, n - start);
       if (batch == n) {
-        loss_and_gradient(model, ds.x_train, y, mu, grad);
+        loss_and_gradient(model, ds.x_train, y, mu, grad, kind);
       } else {
         xb.resize(ds.x_train.rows(), b);
         yb.resize(y.rows(), b);
@@ -60,7 +61,7 @@ TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHoo
           xb.col(j) = ds.x_train.col(order[static_cast<std::size_t>(start + j)]);
           yb.col(j) = y.col(order[static_cast<std::size_t>(start + j)]);
         }
-        loss_and_gradient(model, xb, yb, mu, grad);
+        loss_and_gradient(model, xb, yb, mu, grad, kind);
       }
       if (st.method == "adam") adam.step(model.w, grad);
       else gd_step(model.w, grad, st.resolved_learning_rate());
@@ -68,7 +69,7 @@ TrainResult train_backprop(const Settings& st, const Dataset& ds, const TrainHoo
     IterationRecord rec;
     rec.iter = epoch;
     rec.admm_s = now_seconds() - t0;
-    rec.lagrangian = loss_and_gradient(model, ds.x_train, y, mu, grad);  // the mean objective after the epoch
+    rec.lagrangian = loss_and_gradient(model, ds.x_train, y, mu, grad, kind);  // the mean objective after the epoch
     if (!std::isfinite(rec.lagrangian))
       throw Error(ExitCode::kDiverged, "non-finite training loss", "epoch " + std::to_string(epoch),
                   "lower --learning-rate");

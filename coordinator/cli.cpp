@@ -16,7 +16,9 @@
 #include "common/checkpoint.hpp"
 #include "common/csv.hpp"
 #include "common/error.hpp"
+#include "common/idx.hpp"
 #include "common/io.hpp"
+#include "common/load_data.hpp"
 #include "coordinator/run_output.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
@@ -86,8 +88,7 @@ int run_train(const std::vector<std::string>& args) {
     return 0;
   }
   // Validate everything before any allocation, fork or output.
-  const Table table = read_csv(s.data);
-  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split(), s.validation_fraction);
+  const Dataset ds = load_dataset(s);
   if (resume && resume->fingerprint != ds.fingerprint)
     throw Error(ExitCode::kDataErr, "the checkpoint was made with other data or another split", resume_path,
                 "resume with the data of the original run");
@@ -105,7 +106,7 @@ int run_train(const std::vector<std::string>& args) {
               "depth %d, width %d, %s schedule, %d worker%s\n",
               s.data.c_str(), static_cast<long long>(ds.x_train.cols()), static_cast<long long>(ds.x_val.cols()),
               static_cast<long long>(ds.x_test.cols()),
-              s.split.c_str(), ds.duplicate_rows, static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(), s.resolved_workers(),
+              ds.split_name.c_str(), ds.duplicate_rows, static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(), s.resolved_workers(),
               s.resolved_workers() == 1 ? "" : "s");
   std::fflush(stdout);
   Progress progress(s.iterations, s.quiet);
@@ -141,9 +142,17 @@ int run_train(const std::vector<std::string>& args) {
                   s.backprop() ? "epoch" : "iteration", res.selected_iteration, res.iterations,
                   static_cast<long long>(ds.x_val.cols()), res.val_mse,
                   res.termination == "early_stop" ? "; stopped early (--patience)" : "");
-    std::printf("radmm: test MSE %.4f, train MSE %.4f (%s units squared)%s\n", res.test_mse, res.train_mse,
-                ds.target_name.c_str(), s.refit_head ? "; head refit on forward features" : "");
-    if (s.refit_head)
+    if (ds.classes > 0) {
+      std::printf("radmm: test accuracy %.4f, train accuracy %.4f (%d classes, %s loss)%s\n", res.test_accuracy,
+                  res.train_accuracy, ds.classes, s.loss.c_str(), s.refit_head ? "; head refit on forward features" : "");
+      if (s.refit_head)
+        std::printf("radmm: before the refit: test accuracy %.4f, train accuracy %.4f\n", res.admm_test_accuracy,
+                    res.admm_train_accuracy);
+    } else {
+      std::printf("radmm: test MSE %.4f, train MSE %.4f (%s units squared)%s\n", res.test_mse, res.train_mse,
+                  ds.target_name.c_str(), s.refit_head ? "; head refit on forward features" : "");
+    }
+    if (s.refit_head && ds.classes == 0)
       std::printf("radmm: before the refit: test MSE %.4f, train MSE %.4f\n", res.admm_test_mse, res.admm_train_mse);
     if (s.diagnostics && !s.backprop()) {
       const DiagnosticsSummary& d = res.diagnostics;
@@ -183,7 +192,8 @@ int run_predict(const std::vector<std::string>& args) {
   po::options_description opts("radmm predict options");
   opts.add_options()("help,h", po::bool_switch(&help), "print this help and exit")(
       "model", po::value(&model_path)->value_name("FILE"), "model.bin written by radmm train")(
-      "data", po::value(&data_path)->value_name("FILE"), "CSV with the training features (and optionally the target)")(
+      "data", po::value(&data_path)->value_name("FILE"), "CSV with the training features (and optionally the target or class label), or an IDX source "
+      "(fashion-mnist, fashion-mnist:DIR, mnist:DIR: its official test files)")(
       "target", po::value(&target)->value_name("COL"),
       "target column when the file has one more column than the model's inputs (default: last)")(
       "out", po::value(&out_path)->default_value("-")->value_name("FILE"), "predictions CSV ('-' = stdout)");
@@ -201,24 +211,65 @@ int run_predict(const std::vector<std::string>& args) {
   if (model_path.empty()) throw Error(ExitCode::kUsage, "--model is required", "command line", "");
   if (data_path.empty()) throw Error(ExitCode::kUsage, "--data is required", "command line", "");
   const Model m = load_model(model_path);
-  const Table t = read_csv(data_path);
   const auto d0 = static_cast<std::size_t>(m.x_scaler.mean.size());
   Mat x, y;
-  if (t.cols() == d0 + 1) {
-    const std::size_t tc = resolve_target(t, target);
-    x = features_of(t, tc);
-    y.resize(1, static_cast<Eigen::Index>(t.rows()));
-    for (std::size_t r = 0; r < t.rows(); ++r) y(0, static_cast<Eigen::Index>(r)) = t.at(r, tc);
-  } else if (t.cols() == d0) {
-    x = features_of(t, t.cols());  // no target column
+  if (is_idx_source(data_path)) {  // the official test files of an IDX source, with their labels
+    const std::vector<std::string> f = idx_source_files(data_path);
+    const IdxPair p = read_idx_pair(f[2], f[3]);
+    if (p.images.record_size() != d0)
+      throw Error(ExitCode::kDataErr,
+                  "the model takes " + std::to_string(d0) + " features but the images have " +
+                      std::to_string(p.images.record_size()) + " pixels",
+                  f[2], "predict with the data set the model was trained on");
+    x.resize(static_cast<Eigen::Index>(d0), static_cast<Eigen::Index>(p.images.records()));
+    for (Eigen::Index j = 0; j < x.cols(); ++j)
+      for (Eigen::Index r = 0; r < x.rows(); ++r) x(r, j) = p.images.values[static_cast<std::size_t>(j * x.rows() + r)];
+    y.resize(1, x.cols());
+    for (Eigen::Index j = 0; j < x.cols(); ++j) y(0, j) = p.labels.values[static_cast<std::size_t>(j)];
   } else {
-    throw Error(ExitCode::kDataErr,
-                "the model takes " + std::to_string(d0) + " features but the file has " + std::to_string(t.cols()) +
-                    " columns",
-                data_path, "pass the features (and optionally the target) in training order");
+    const Table t = read_csv(data_path);
+    if (t.cols() == d0 + 1) {
+      const std::size_t tc = resolve_target(t, target);
+      x = features_of(t, tc);
+      y.resize(1, static_cast<Eigen::Index>(t.rows()));
+      for (std::size_t r = 0; r < t.rows(); ++r) y(0, static_cast<Eigen::Index>(r)) = t.at(r, tc);
+    } else if (t.cols() == d0) {
+      x = features_of(t, t.cols());  // no target column
+    } else {
+      throw Error(ExitCode::kDataErr,
+                  "the model takes " + std::to_string(d0) + " features but the file has " + std::to_string(t.cols()) +
+                      " columns",
+                  data_path, "pass the features (and optionally the target) in training order");
+    }
   }
   const Mat pred = m.predict(x);
   std::ostringstream o;
+  const bool classes = m.loss != Loss::kSquared;
+  const auto k = pred.rows();
+  if (classes) {  // the predicted class, the softmax probabilities, the true label
+    const std::vector<int> cls = argmax_columns(pred);
+    const Mat prob = m.loss == Loss::kSoftmax ? softmax_columns(pred) : Mat();
+    o << "class";
+    for (Eigen::Index c = 0; c < prob.rows(); ++c) o << ",p" << c;
+    o << (y.size() ? ",label\n" : "\n");
+    std::size_t hits = 0;
+    for (Eigen::Index r = 0; r < pred.cols(); ++r) {
+      o << cls[static_cast<std::size_t>(r)];
+      for (Eigen::Index c = 0; c < prob.rows(); ++c) o << ',' << format_double(prob(c, r));
+      if (y.size()) {
+        o << ',' << format_double(y(0, r));
+        hits += cls[static_cast<std::size_t>(r)] == y(0, r);
+      }
+      o << '\n';
+    }
+    if (out_path == "-") std::cout << o.str();
+    else write_file_atomic(out_path, o.str());
+    if (y.size())
+      std::fprintf(out_path == "-" ? stderr : stdout, "radmm: %lld rows, accuracy %.6g (%lld classes)\n",
+                   static_cast<long long>(pred.cols()), static_cast<double>(hits) / static_cast<double>(pred.cols()),
+                   static_cast<long long>(k));
+    return 0;
+  }
   o << (y.size() ? "prediction,target\n" : "prediction\n");
   for (Eigen::Index r = 0; r < pred.cols(); ++r) {
     o << format_double(pred(0, r));
@@ -229,7 +280,7 @@ int run_predict(const std::vector<std::string>& args) {
   else write_file_atomic(out_path, o.str());
   if (y.size()) {
     const double mse = (pred - y).squaredNorm() / static_cast<double>(y.size());
-    std::fprintf(out_path == "-" ? stderr : stdout, "radmm: %zu rows, MSE %.6g\n", t.rows(), mse);
+    std::fprintf(out_path == "-" ? stderr : stdout, "radmm: %lld rows, MSE %.6g\n", static_cast<long long>(pred.cols()), mse);
   }
   return 0;
 }

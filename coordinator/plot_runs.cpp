@@ -97,8 +97,18 @@ MetricsTable read_metrics(const std::string& path) {
     t.train_mse.push_back(num("train_mse", true));
     t.val_mse.push_back(num("val_mse", true));
     t.relaxed_mse.push_back(num("relaxed_mse", false));
+    if (col.count("val_accuracy") && col.count("train_accuracy")) {
+      t.train_accuracy.push_back(num("train_accuracy", true));
+      t.val_accuracy.push_back(num("val_accuracy", true));
+    }
   }
   return t;
+}
+
+bool MetricsTable::has_accuracy() const {
+  for (double a : train_accuracy)
+    if (!std::isnan(a)) return true;
+  return false;
 }
 
 int run_plot(const std::vector<std::string>& args) {
@@ -128,13 +138,22 @@ int run_plot(const std::vector<std::string>& args) {
   if (out.empty()) throw Error(ExitCode::kUsage, "--out is required", "command line", "radmm plot --out FILE.svg DIR...");
   if (runs.empty()) throw Error(ExitCode::kUsage, "no run folder given", "command line", "radmm plot --out FILE.svg DIR...");
 
-  Panel test_iter{"validation MSE (forward pass)", "iteration / epoch", "MSE", {}, true};
-  Panel test_time{"validation MSE (forward pass)", "seconds", "MSE", {}, true};
-  Panel train_time{"train MSE (forward pass)", "seconds", "MSE", {}, true};
+  std::vector<MetricsTable> tables;
+  bool accuracy = true;  // classification runs only: plot accuracy instead of MSE
+  for (const std::string& dir : runs) {
+    tables.push_back(read_metrics(dir + "/metrics.csv"));
+    accuracy = accuracy && tables.back().has_accuracy();
+  }
+  const std::string what = accuracy ? "accuracy" : "MSE";
+  Panel test_iter{"validation " + what + " (forward pass)", "iteration / epoch", what, {}, !accuracy};
+  Panel test_time{"validation " + what + " (forward pass)", "seconds", what, {}, !accuracy};
+  Panel train_time{"train " + what + " (forward pass)", "seconds", what, {}, !accuracy};
   Panel objective{"objective / its first value", "iteration / epoch", "relative", {}, true};
   std::map<std::string, int> seen;
-  for (const std::string& dir : runs) {
-    const MetricsTable t = read_metrics(dir + "/metrics.csv");
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    const std::string& dir = runs[r];
+    MetricsTable t = tables[r];
+    if (accuracy) t.val_mse = t.val_accuracy, t.train_mse = t.train_accuracy;
     std::string label = label_of(dir);
     if (seen[label]++) label += " (" + dir + ")";
     Series ti{label, {}, {}}, tt{label, {}, {}}, tr{label, {}, {}}, ob{label, {}, {}};

@@ -10,6 +10,9 @@ namespace radmm {
 /// The columns of metrics.csv that the plots use; MSE columns hold NaN where not evaluated.
 struct MetricsTable {
   std::vector<double> iter, elapsed_s, lagrangian, train_mse, val_mse, relaxed_mse;
+  /// Classification runs (NaN where not evaluated; empty for files without the columns).
+  std::vector<double> train_accuracy, val_accuracy;
+  bool has_accuracy() const;
 };
 
 /// Parses DIR/metrics.csv by its header names; Error(kNoInput) if missing, Error(kDataErr)

@@ -23,7 +23,8 @@ std::string json_num(double v) { return format_double(v, true); }
 
 const char* RunOutput::metrics_header() {
   return "iter,elapsed_s,lagrangian,train_mse,val_mse,constraint_residual,relaxed_mse,admm_s,"
-         "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,step_sq,decrease,relaxation_gap,restart\n";
+         "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,step_sq,decrease,relaxation_gap,restart,"
+         "train_accuracy,val_accuracy,train_loss,val_loss\n";
 }
 
 RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
@@ -65,7 +66,8 @@ void RunOutput::write_metrics(const IterationRecord& r) {
     << format_double(r.relaxed_mse) << ',' << format_double(r.admm_s);
   for (double p : r.phase_s) o << ',' << format_double(p);
   o << ',' << mse_text(r.step_sq) << ',' << (r.step_sq < 0 ? "" : format_double(r.decrease)) << ','
-    << mse_text(r.relaxation_gap) << ',' << (r.restart ? 1 : 0) << '\n';
+    << mse_text(r.relaxation_gap) << ',' << (r.restart ? 1 : 0) << ',' << mse_text(r.train_accuracy) << ','
+    << mse_text(r.val_accuracy) << ',' << mse_text(r.train_loss) << ',' << mse_text(r.val_loss) << '\n';
   const std::string line = o.str();
   // One write per line: a crash leaves a valid prefix of complete rows.
   if (::write(metrics_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
@@ -87,6 +89,20 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
     << "  \"constraint_residual\": " << json_num(r.constraint_residual) << ",\n"
     << "  \"relaxed_mse\": " << json_num(r.relaxed_mse) << ",\n"
     << "  \"elapsed_s\": " << json_num(r.elapsed_s) << ",\n";
+  if (ds.classes > 0) {
+    // Classification: accuracy after / before the head refit, mean loss, test confusion matrix.
+    o << "  \"classification\": {\"loss\": \"" << s.loss << "\", \"classes\": " << ds.classes
+      << ", \"train_accuracy\": " << json_num(r.train_accuracy) << ", \"test_accuracy\": " << json_num(r.test_accuracy)
+      << ", \"admm_train_accuracy\": " << json_num(r.admm_train_accuracy)
+      << ", \"admm_test_accuracy\": " << json_num(r.admm_test_accuracy) << ", \"train_loss\": " << json_num(r.train_loss)
+      << ", \"test_loss\": " << json_num(r.test_loss) << ",\n    \"confusion_test\": [";
+    for (Eigen::Index i = 0; i < r.confusion.rows(); ++i) {
+      o << (i ? ",\n      [" : "\n      [");
+      for (Eigen::Index j = 0; j < r.confusion.cols(); ++j) o << (j ? ", " : "") << r.confusion(i, j);
+      o << "]";
+    }
+    o << "]},\n";
+  }
   double admm_s = 0;
   for (const auto& h : r.history) admm_s += h.admm_s;
   o << "  \"seconds_per_iteration\": " << json_num(r.iterations ? admm_s / r.iterations : 0) << ",\n"
@@ -124,7 +140,7 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
     << "  \"data\": {\"source\": \"" << json_escape(s.data) << "\", \"target\": \"" << json_escape(ds.target_name)
     << "\", \"rows\": " << ds.rows_total << ", \"train_rows\": " << ds.x_train.cols() << ", \"validation_rows\": " << ds.x_val.cols()
     << ", \"test_rows\": " << ds.x_test.cols() << ", \"features\": " << ds.x_train.rows()
-    << ", \"split\": \"" << s.split << "\", \"duplicate_rows\": " << ds.duplicate_rows
+    << ", \"split\": \"" << (ds.split_name.empty() ? s.split : ds.split_name) << "\", \"duplicate_rows\": " << ds.duplicate_rows
     << ", \"fingerprint\": \"" << std::hex << ds.fingerprint << std::dec << "\"},\n"
     << "  \"worker_stats\": [";
   for (std::size_t w = 0; w < r.worker_stats.size(); ++w) {
@@ -149,7 +165,9 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
 void RunOutput::write_model(const Model& m) { save_model(dir_ + "/model.bin", m); }
 
 void RunOutput::write_plot() {
-  const MetricsTable t = read_metrics(dir_ + "/metrics.csv");
+  MetricsTable t = read_metrics(dir_ + "/metrics.csv");
+  const bool accuracy = t.has_accuracy();  // classification: accuracy panels instead of MSE
+  if (accuracy) t.train_mse = t.train_accuracy, t.val_mse = t.val_accuracy;
   Series l_iter{"L_beta", t.iter, t.lagrangian}, l_time{"L_beta", t.elapsed_s, t.lagrangian};
   Series train{"train (forward)", {}, {}}, test{"validation (forward)", {}, {}};
   Series relaxed{"relaxed V_N", t.iter, t.relaxed_mse, true}, relaxed_t{"relaxed V_N", t.elapsed_s, t.relaxed_mse, true};
@@ -164,11 +182,15 @@ void RunOutput::write_plot() {
       test_t.x.push_back(t.elapsed_s[k]), test_t.y.push_back(t.val_mse[k]);
     }
   }
-  const std::vector<Panel> panels = {
+  std::vector<Panel> panels = {
       {"augmented Lagrangian", "iteration", "L_beta", {l_iter}, true},
       {"augmented Lagrangian", "seconds", "L_beta", {l_time}, true},
       {"mean squared error (target units)", "iteration", "MSE", {train, test, relaxed}, true},
       {"mean squared error (target units)", "seconds", "MSE", {train_t, test_t, relaxed_t}, true}};
+  if (accuracy) {
+    panels[2] = {"accuracy (forward pass)", "iteration", "accuracy", {train, test}, false};
+    panels[3] = {"accuracy (forward pass)", "seconds", "accuracy", {train_t, test_t}, false};
+  }
   write_file_atomic(dir_ + "/convergence.svg", svg_panels(panels, 2));
 }
 
@@ -190,13 +212,23 @@ Progress::Progress(int iterations, bool quiet)
 void Progress::update(const IterationRecord& r) {
   if (quiet_) return;
   const int every = std::max(1, iterations_ / 10);
-  if (!tty_ && r.iter % every != 0 && r.iter != iterations_ && r.iter != 1) return;
+  // Plain log lines: every tenth of the run, and at least every 30 s when iterations are long.
+  const bool due = r.elapsed_s - last_line_s_ >= 30;
+  if (!tty_ && r.iter % every != 0 && r.iter != iterations_ && r.iter != 1 && !due) return;
+  last_line_s_ = r.elapsed_s;
+  classes_ = classes_ || r.train_accuracy >= 0;
   const double eta = r.iter > 0 ? r.elapsed_s / r.iter * (iterations_ - r.iter) : 0;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "iter %*d/%d  L_beta %.6g  train_mse %s  val_mse %s  ETA %.1fs",
-                static_cast<int>(std::to_string(iterations_).size()), r.iter, iterations_, r.lagrangian,
-                r.train_mse < 0 ? "-" : format_double(r.train_mse).substr(0, 8).c_str(),
-                r.val_mse < 0 ? "-" : format_double(r.val_mse).substr(0, 8).c_str(), eta);
+  if (r.train_accuracy >= 0 || r.val_accuracy >= 0 || classes_)  // classification: accuracy instead of MSE
+    std::snprintf(buf, sizeof buf, "iter %*d/%d  L_beta %.6g  train_acc %s  val_acc %s  ETA %.1fs",
+                  static_cast<int>(std::to_string(iterations_).size()), r.iter, iterations_, r.lagrangian,
+                  r.train_accuracy < 0 ? "-" : format_double(r.train_accuracy).substr(0, 6).c_str(),
+                  r.val_accuracy < 0 ? "-" : format_double(r.val_accuracy).substr(0, 6).c_str(), eta);
+  else
+    std::snprintf(buf, sizeof buf, "iter %*d/%d  L_beta %.6g  train_mse %s  val_mse %s  ETA %.1fs",
+                  static_cast<int>(std::to_string(iterations_).size()), r.iter, iterations_, r.lagrangian,
+                  r.train_mse < 0 ? "-" : format_double(r.train_mse).substr(0, 8).c_str(),
+                  r.val_mse < 0 ? "-" : format_double(r.val_mse).substr(0, 8).c_str(), eta);
   if (tty_) {
     std::printf("\r\033[K%s", buf);
     dirty_ = true;

@@ -45,6 +45,8 @@ class Progress {
   int iterations_;
   bool quiet_, tty_;
   bool dirty_ = false;
+  bool classes_ = false;       ///< a classification run: show accuracy
+  double last_line_s_ = 0;     ///< elapsed_s of the last printed line
 };
 
 }  // namespace radmm

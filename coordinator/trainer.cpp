@@ -15,7 +15,7 @@
 namespace radmm {
 
 template <class T>
-void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed) {
+void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed, Loss loss) {
   const Dims& d = s.dims();
   Rng rng(seed);
   const double branch = 1.0 / std::sqrt(static_cast<double>(d.depth));
@@ -28,11 +28,11 @@ void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed) {
       for (Eigen::Index r = 0; r < w.rows(); ++r) w(r, c) = T(scale * rng.normal());
     w.col(w.cols() - 1).setZero();
   }
-  project_to_forward(s, act, true);
+  project_to_forward(s, act, true, loss);
 }
 
 template <class T>
-void project_to_forward(const StateT<T>& s, Activation act, bool dual) {
+void project_to_forward(const StateT<T>& s, Activation act, bool dual, Loss loss) {
   const int n_layers = s.dims().depth;
   for (int i = 1; i < n_layers; ++i) {
     affine<T>(s.W(i), s.V(i - 1), s.U(i));
@@ -40,8 +40,9 @@ void project_to_forward(const StateT<T>& s, Activation act, bool dual) {
     if (i >= 2) s.V(i) += s.V(i - 1);
   }
   affine<T>(s.W(n_layers), s.V(n_layers - 1), s.VN());
-  if (dual) s.Lambda() = s.Y() - s.VN();
-  else s.Lambda().setZero();
+  if (!dual) s.Lambda().setZero();
+  else if (loss == Loss::kSoftmax) s.Lambda() = s.Y() - softmax_columns(s.VN().template cast<double>()).template cast<T>();
+  else s.Lambda() = s.Y() - s.VN();
 }
 
 template <class T>
@@ -144,20 +145,45 @@ Dims dims_of(const Settings& s, const Dataset& ds) {
 }
 
 void refit_head(const Settings& st, const Dataset& ds, const Mat& features, Model& m) {
-  m.w.back() = ridge_head(ds.y_scaler.apply(ds.y_train), features, std::max(st.lambda, 1e-8));
+  if (loss_kind(st.loss) == Loss::kSoftmax)  // the head's own convex problem: cross-entropy + ridge, from W_N
+    m.w.back() = fit_softmax_head(m.w.back(), ds.y_train, features, std::max(st.lambda, 1e-8));
+  else
+    m.w.back() = ridge_head(ds.y_scaler.apply(ds.y_train), features, std::max(st.lambda, 1e-8));
 }
 
 void finish_model(const Settings& st, const Dataset& ds, const ModelSelection& sel, TrainResult& res) {
+  const Loss loss = loss_kind(st.loss);
+  res.model.loss = loss;
   if (st.early_stop && sel.best_iteration > 0) {
     res.model.w = sel.best_w;
     res.selected_iteration = sel.best_iteration;
   }
   res.admm_train_mse = mse(res.model, ds.x_train, ds.y_train);
   res.admm_test_mse = mse(res.model, ds.x_test, ds.y_test);
+  if (ds.classes > 0) {
+    res.admm_train_accuracy = class_score(res.model.forward(ds.x_train), ds.y_train, ds.labels_train, loss).accuracy;
+    res.admm_test_accuracy = class_score(res.model.forward(ds.x_test), ds.y_test, ds.labels_test, loss).accuracy;
+  }
   if (st.refit_head) refit_head(st, ds, res.model.hidden_features(ds.x_train), res.model);
   res.train_mse = mse(res.model, ds.x_train, ds.y_train);
   res.val_mse = mse(res.model, ds.x_val, ds.y_val);
   res.test_mse = mse(res.model, ds.x_test, ds.y_test);
+  if (ds.classes > 0) {
+    const ClassScore tr = class_score(res.model.forward(ds.x_train), ds.y_train, ds.labels_train, loss);
+    const Mat out_test = res.model.forward(ds.x_test);
+    const ClassScore te = class_score(out_test, ds.y_test, ds.labels_test, loss);
+    res.train_accuracy = tr.accuracy, res.train_loss = tr.loss;
+    res.test_accuracy = te.accuracy, res.test_loss = te.loss;
+    res.confusion = confusion_matrix(argmax_columns(out_test), ds.labels_test, ds.classes);
+  }
+}
+
+ClassScore class_score(const Mat& out, const Mat& y_onehot, const std::vector<int>& labels, Loss loss) {
+  ClassScore c;
+  if (out.cols() == 0) return c;
+  c.accuracy = accuracy(argmax_columns(out), labels);
+  c.loss = output_loss<double>(out, y_onehot, loss) / static_cast<double>(out.cols());
+  return c;
 }
 
 bool evaluate(const Settings& st, const Dataset& ds, Model m, const Mat& features, IterationRecord& rec,
@@ -166,8 +192,17 @@ bool evaluate(const Settings& st, const Dataset& ds, Model m, const Mat& feature
   Mat out(m.w.back().rows(), features.cols());
   affine(m.w.back(), features, out);
   rec.train_mse = (m.y_scaler.invert(out) - ds.y_train).squaredNorm() / static_cast<double>(ds.y_train.size());
+  const Loss loss = loss_kind(st.loss);
+  if (ds.classes > 0) {
+    const ClassScore tr = class_score(out, ds.y_train, ds.labels_train, loss);
+    rec.train_accuracy = tr.accuracy, rec.train_loss = tr.loss;
+  }
   if (ds.x_val.cols() == 0) return false;
   rec.val_mse = mse(m, ds.x_val, ds.y_val);
+  if (ds.classes > 0) {
+    const ClassScore va = class_score(m.forward(ds.x_val), ds.y_val, ds.labels_val, loss);
+    rec.val_accuracy = va.accuracy, rec.val_loss = va.loss;
+  }
   return st.early_stop && sel.offer(rec.iter, rec.val_mse, m.w);
 }
 
@@ -205,7 +240,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   } else {
     s.X() = ds.x_train.cast<T>();
     s.Y() = ds.y_scaler.apply(ds.y_train).cast<T>();
-    initialise_state(s, act, st.seed);
+    initialise_state(s, act, st.seed, pen.loss);
     if (!pen.dual) s.Lambda().setZero();  // BCD: the penalty-only member of the family
   }
 
@@ -287,13 +322,13 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     const double t0 = now_seconds();
     if (phase0 == 0 && st.reproject_every > 0 && k > 1 && (k - 1) % st.reproject_every == 0) {
       // Workers are idle between iterations: the coordinator rewrites the auxiliaries in place.
-      project_to_forward(s, act, pen.dual);
+      project_to_forward(s, act, pen.dual, pen.loss);
       rec.restart = true;
       ++res.diagnostics.restarts;
       if (st.diagnostics) {
         snapshot.take(s);
         // Every penalty term is 0 after the projection and V_N = W_N V~_{N-1}: no layer terms to sum.
-        l_start = 0.5 * double((s.VN() - s.Y()).squaredNorm());
+        l_start = output_loss<T>(s.VN(), s.Y(), pen.loss);
         for (int i = 1; i <= dims.depth; ++i) l_start += 0.5 * pen.lambda * double(s.W(i).squaredNorm());
       }
     }
@@ -394,8 +429,8 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
 }
 
 #define RADMM_INSTANTIATE(T)                                                             \
-  template void initialise_state<T>(const StateT<T>&, Activation, std::uint64_t);        \
-  template void project_to_forward<T>(const StateT<T>&, Activation, bool);               \
+  template void initialise_state<T>(const StateT<T>&, Activation, std::uint64_t, Loss);  \
+  template void project_to_forward<T>(const StateT<T>&, Activation, bool, Loss);         \
   template double lagrangian_of<T>(const StateT<T>&, const Penalties&, MatRefT<T>);      \
   template double finish_iteration<T>(const StateT<T>&, const Penalties&);               \
   template double sweep_iteration<T>(const StateT<T>&, const Penalties&, MatRefT<T>, int);    \

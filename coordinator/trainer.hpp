@@ -32,6 +32,9 @@ struct IterationRecord {
   double decrease = 0;               ///< L_beta at the iteration's start minus L_beta after it
   double relaxation_gap = -1;        ///< ||V_N - Phi(X; W)||^2 / n in target units (eval iterations)
   bool restart = false;              ///< began from a re-projection onto the forward pass
+  // Classification (--loss onehot | softmax), -1 = not evaluated or regression.
+  double train_accuracy = -1, val_accuracy = -1;
+  double train_loss = -1, val_loss = -1;  ///< mean per-sample loss of --loss (softmax: cross-entropy)
 };
 
 /// Relative rounding allowance of the L_beta increase check (diagnostics.hpp raised()).
@@ -58,6 +61,11 @@ struct TrainResult {
   int workers = 0;
   std::size_t state_bytes = 0;
   std::vector<WorkerStats> worker_stats;
+  // Classification: accuracy of the final model (after the refit) and of the ADMM weights, the
+  // mean loss, and the test confusion matrix (row = true class, column = predicted).
+  double train_accuracy = -1, test_accuracy = -1, admm_train_accuracy = -1, admm_test_accuracy = -1;
+  double train_loss = -1, test_loss = -1;
+  Eigen::MatrixXi confusion;
   std::vector<IterationRecord> history;
   DiagnosticsSummary diagnostics;
   Model model;
@@ -75,13 +83,14 @@ Dims dims_of(const Settings& s, const Dataset& ds);
 
 /// Random W (residual branches scaled by 1/sqrt(N)), then project_to_forward. Y must already be in `s`.
 template <class T>
-void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed);
+void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed, Loss loss = Loss::kSquared);
 
 /// U_i = W_i V~_{i-1}, V_i = R_i + sigma(U_i), V_N = W_N V~_{N-1} by a forward pass of the current
 /// weights, and Lambda = Y - V_N (0 when `dual` is false). Every penalty term is then 0, so
 /// L_beta = 1/2 ||V_N - Y||^2 + lambda/2 sum ||W_i||^2 (the ALGORITHM.md 7 initialisation).
+/// Softmax: Lambda = Y - softmax(V_N) = -grad loss(V_N), the identity the V_N step keeps.
 template <class T>
-void project_to_forward(const StateT<T>& s, Activation act, bool dual);
+void project_to_forward(const StateT<T>& s, Activation act, bool dual, Loss loss = Loss::kSquared);
 
 /// L_beta of the state, every layer's terms recomputed (z is d x n scratch).
 template <class T>
@@ -103,6 +112,12 @@ Model model_of(const StateT<T>& s, Activation act, const Dataset& ds);
 
 /// Forward-pass MSE in target units.
 double mse(const Model& m, const Mat& x_std, const Mat& y_raw);
+
+/// Accuracy and mean per-sample loss of standardised outputs `out` (K x n) against labels.
+struct ClassScore {
+  double accuracy = -1, loss = -1;
+};
+ClassScore class_score(const Mat& out, const Mat& y_onehot, const std::vector<int>& labels, Loss loss);
 
 /// Trains from a fresh initialisation, or continues `resume` (same settings and data; the
 /// iterates are then bit-identical to an uninterrupted run, for any worker count).

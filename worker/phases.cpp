@@ -19,7 +19,7 @@ const char* phase_name(Phase p) {
 }
 
 template <class T>
-void step_weights(const StateT<T>& s, int i, const Penalties& pen) {
+void step_weights(const StateT<T>& s, int i, const Penalties& pen, InputGram<T>* gram1) {
   const int n_layers = s.dims().depth;
   if (i == n_layers) {
     if (!pen.linearized) return update_output_weights<T>(s.W(i), s.VN(), s.Lambda(), s.V(i - 1), pen);
@@ -30,7 +30,7 @@ void step_weights(const StateT<T>& s, int i, const Penalties& pen) {
   } else if (pen.linearized) {
     update_weights_linearized<T>(s.W(i), s.U(i), s.V(i - 1), pen.rho, pen);
   } else {
-    update_weights<T>(s.W(i), s.U(i), s.V(i - 1), pen);
+    update_weights<T>(s.W(i), s.U(i), s.V(i - 1), pen, i == 1 ? gram1 : nullptr);
   }
 }
 
@@ -70,11 +70,12 @@ double layer_terms(const StateT<T>& s, int i, const Penalties& pen, const ConstM
 }
 
 template <class T>
-void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& pen, MatRefT<T> z) {
+void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& pen, MatRefT<T> z,
+               InputGram<T>* gram1) {
   const int n_layers = s.dims().depth;
   switch (ph) {
     case Phase::kWeights:
-      for (int i = r.first; i <= r.last; ++i) step_weights(s, i, pen);
+      for (int i = r.first; i <= r.last; ++i) step_weights(s, i, pen, gram1);
       if (r.last == n_layers - 1) step_weights(s, n_layers, pen);
       break;
     case Phase::kActivationsEven:
@@ -127,7 +128,7 @@ template <class T>
 class Kernel final : public LayerKernel {
  public:
   Kernel(const StateT<T>& s, const Penalties& pen) : s_(s), pen_(pen), z_(s.dims().width, s.dims().samples) {}
-  void run(Phase ph, const Region& r) override { run_phase<T>(ph, r, s_, pen_, z_); }
+  void run(Phase ph, const Region& r) override { run_phase<T>(ph, r, s_, pen_, z_, &gram1_); }
   NonFinite check(Phase ph, const Region& r) const override { return check_phase<T>(ph, r, s_); }
   void poison(int layer) override { s_.W(layer)(0, 0) = std::numeric_limits<T>::quiet_NaN(); }
   std::unique_ptr<LayerKernel> clone() const override { return std::make_unique<Kernel>(s_, pen_); }
@@ -137,6 +138,7 @@ class Kernel final : public LayerKernel {
   StateT<T> s_;
   Penalties pen_;
   MatT<T> z_;
+  InputGram<T> gram1_;  ///< layer 1's factorisation, formed by the worker that owns layer 1
 };
 
 }  // namespace
@@ -147,11 +149,12 @@ std::unique_ptr<LayerKernel> make_layer_kernel(const StateT<T>& s, const Penalti
 }
 
 #define RADMM_INSTANTIATE(T)                                                                          \
-  template void step_weights<T>(const StateT<T>&, int, const Penalties&);                            \
+  template void step_weights<T>(const StateT<T>&, int, const Penalties&, InputGram<T>*);             \
   template void step_activations<T>(const StateT<T>&, int, const Penalties&, MatRefT<T>);            \
   template void step_preactivations<T>(const StateT<T>&, int, const Penalties&, MatRefT<T>);         \
   template double layer_terms<T>(const StateT<T>&, int, const Penalties&, const ConstMatRefT<T>&);   \
-  template void run_phase<T>(Phase, const Region&, const StateT<T>&, const Penalties&, MatRefT<T>);  \
+  template void run_phase<T>(Phase, const Region&, const StateT<T>&, const Penalties&, MatRefT<T>,   \
+                             InputGram<T>*);                                                          \
   template NonFinite check_phase<T>(Phase, const Region&, const StateT<T>&);                         \
   template std::unique_ptr<LayerKernel> make_layer_kernel<T>(const StateT<T>&, const Penalties&);
 RADMM_INSTANTIATE(float)

@@ -18,8 +18,9 @@ const char* phase_name(Phase p);
 
 /// W_i <- update_weights (i < N) or update_output_weights (i = N); the linearized / TS2
 /// variants when `pen` asks for them.
+/// `gram1` (optional) caches layer 1's factorisation: its input X never changes.
 template <class T>
-void step_weights(const StateT<T>& s, int i, const Penalties& pen);
+void step_weights(const StateT<T>& s, int i, const Penalties& pen, InputGram<T>* gram1 = nullptr);
 /// V_i <- update_activations (i <= N-2) or update_last_activations (i = N-1), or a variant.
 /// `z` is d x n scratch (TS2 recomputes Z_i = W_i V~_{i-1} there).
 template <class T>
@@ -41,7 +42,8 @@ struct NonFinite {
 /// Runs phase `ph` on the layers of `r`; the U phase also stores each layer's L_beta terms
 /// in s.partial()[i]. `z` is d x n scratch. Does not check finiteness (see check_phase).
 template <class T>
-void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& pen, MatRefT<T> z);
+void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& pen, MatRefT<T> z,
+               InputGram<T>* gram1 = nullptr);
 
 /// Checks the blocks phase `ph` wrote in region `r` for NaN / Inf (cheap next to the phase:
 /// O(d n) against O(d^2 n)). -ffast-math would remove this check; the build never uses it.
