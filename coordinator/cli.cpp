@@ -19,6 +19,7 @@
 #include "common/idx.hpp"
 #include "common/io.hpp"
 #include "common/load_data.hpp"
+#include "coordinator/memory_plan.hpp"
 #include "coordinator/run_output.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
@@ -89,6 +90,7 @@ int run_train(const std::vector<std::string>& args) {
   }
   // Validate everything before any allocation, fork or output.
   const Dataset ds = load_dataset(s);
+  check_memory(s, ds);  // before the run folder, the state and the fork
   if (resume && resume->fingerprint != ds.fingerprint)
     throw Error(ExitCode::kDataErr, "the checkpoint was made with other data or another split", resume_path,
                 "resume with the data of the original run");
@@ -110,6 +112,7 @@ int run_train(const std::vector<std::string>& args) {
               s.resolved_workers() == 1 ? "" : "s");
   std::fflush(stdout);
   Progress progress(s.iterations, s.quiet);
+  progress.set_classification(ds.classes > 0);
   try {
     TrainHooks hooks;
     hooks.on_iteration = [&](const IterationRecord& r) {

@@ -39,6 +39,8 @@ class Progress {
  public:
   Progress(int iterations, bool quiet);
   void update(const IterationRecord& r);
+  /// Classification runs show accuracy instead of MSE, from the first line on.
+  void set_classification(bool on) { classes_ = on; }
   void finish();
 
  private:

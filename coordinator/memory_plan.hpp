@@ -1,0 +1,34 @@
+// The memory a run will need, estimated before anything is allocated or forked: data, the
+// shared state, per-process scratch, the diagnostics copy; checked against MemAvailable
+// (exit 71 with the figures and a setting that would fit).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "common/dataset.hpp"
+#include "common/settings.hpp"
+
+namespace radmm {
+
+struct MemoryPlan {
+  std::uint64_t data = 0;         ///< the loaded data set (double), coordinator only
+  std::uint64_t state = 0;        ///< the ADMM state: one shared mapping for all processes
+  std::uint64_t per_worker = 0;   ///< private scratch of one worker process
+  std::uint64_t coordinator = 0;  ///< the coordinator's private scratch (in-process kernel, evaluation, refit)
+  std::uint64_t diagnostics = 0;  ///< --diagnostics: a private copy of every block but X and Y
+  int workers = 0;
+  std::uint64_t total() const { return data + state + coordinator + diagnostics + per_worker * std::uint64_t(workers); }
+  std::string describe() const;   ///< "data 0.38 GB + state 1.4 GB + ..." for messages
+};
+
+/// The estimate for settings `s` on data of d0 features, n training and m test rows, K outputs.
+MemoryPlan estimate_memory(const Settings& s, std::int64_t d0, std::int64_t n, std::int64_t m, std::int64_t outputs);
+
+/// MemAvailable of /proc/meminfo in bytes (0 when unknown).
+std::uint64_t mem_available_bytes();
+
+/// Throws Error(kOsErr) naming the estimate, what is available, and --precision float or the
+/// largest --width that would fit, when the run cannot fit; `available` 0 = read /proc/meminfo.
+void check_memory(const Settings& s, const Dataset& ds, std::uint64_t available = 0);
+
+}  // namespace radmm
