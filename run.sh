@@ -8,7 +8,24 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(g++ cmake make libeigen3-dev libboost-dev libboost-program-options-dev doctest-dev)
+packages=(g++ cmake make libeigen3-dev libboost-dev libboost-program-options-dev doctest-dev zlib1g-dev)
+
+# A run on Debian's Fashion-MNIST (--data fashion-mnist, or a config saying data = fashion-mnist)
+# also needs the data package (files under /usr/share/datasets/fashion-mnist).
+needs_fashion() {
+  local prev=
+  for a in "$@"; do
+    [ "$a" = "--data=fashion-mnist" ] && return 0
+    [ "$prev" = "--data" ] && [ "$a" = "fashion-mnist" ] && return 0
+    if [ "$prev" = "--config" ] || [[ "$a" == --config=* ]]; then
+      local f=${a#--config=}
+      [ -f "$f" ] && grep -Eq '^[[:space:]]*data[[:space:]]*=[[:space:]]*fashion-mnist[[:space:]]*$' "$f" && return 0
+    fi
+    prev=$a
+  done
+  return 1
+}
+if needs_fashion "$@"; then packages+=(dataset-fashion-mnist); fi
 
 install_missing() {
   local missing=()
