@@ -190,7 +190,8 @@ TEST_CASE("CSV classification: integer labels become one-hot; a non-integer labe
   const Dataset ds = load_dataset(s);
   CHECK(ds.classes == 3);
   CHECK(ds.y_train.rows() == 3);
-  CHECK(ds.labels_train.size() + ds.labels_test.size() == 5);
+  CHECK(ds.labels_train.size() + ds.labels_val.size() + ds.labels_test.size() == 5);
+  CHECK(ds.y_val.rows() == (ds.labels_val.empty() ? ds.y_val.rows() : 3));
   test::write_text(dir + "/bad.csv", "a,b,label\n1,2,0\n2,1,1.5\n");
   s.data = dir + "/bad.csv";
   const Error e = error_of([&] { load_dataset(s); });
@@ -336,10 +337,10 @@ TEST_CASE("train and predict on an IDX folder: accuracy, confusion matrix, P-ind
     for (const char* workers : {"0", "1", "2"}) {
       const std::string out = test::temp_dir(std::string("idx-run-") + loss + workers);
       const auto r = test::run_radmm({"train", "--data", "mnist:" + dir, "--loss", loss, "--depth", "3", "--width", "8",
-                                      "--iterations", "4", "--workers", workers, "--out", out + "/run", "--quiet"});
+                                      "--iterations", "4", "--workers", workers, "--validation-fraction", "0.25", "--out", out + "/run", "--quiet"});
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
-      CHECK(r.out.find("120 train / 40 test rows (official split") != std::string::npos);
+      CHECK(r.out.find("90 train / 30 validation / 40 test rows (official split") != std::string::npos);
       CHECK(r.out.find("test accuracy") != std::string::npos);
       const std::string model = test::slurp(out + "/run/model.bin");
       if (first_model.empty()) first_model = model;
@@ -349,7 +350,7 @@ TEST_CASE("train and predict on an IDX folder: accuracy, confusion matrix, P-ind
             std::string::npos);
       CHECK(summary.find("\"confusion_test\"") != std::string::npos);
       const std::string metrics = test::slurp(out + "/run/metrics.csv");
-      CHECK(metrics.find("train_accuracy,test_accuracy,train_loss,test_loss") != std::string::npos);
+      CHECK(metrics.find("train_accuracy,val_accuracy,train_loss,val_loss") != std::string::npos);
       if (std::string(workers) != "0") continue;
       // predict on the official test files reports the same accuracy as summary.json.
       const auto p = test::run_radmm({"predict", "--model", out + "/run/model.bin", "--data", "mnist:" + dir});
