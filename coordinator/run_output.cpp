@@ -21,10 +21,11 @@ std::string mse_text(double v) { return v < 0 ? "" : format_double(v); }
 std::string json_num(double v) { return format_double(v, true); }
 }  // namespace
 
-const char* RunOutput::metrics_header() {
-  return "iter,elapsed_s,lagrangian,train_mse,val_mse,constraint_residual,relaxed_mse,admm_s,"
-         "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,step_sq,decrease,relaxation_gap,restart,"
-         "train_accuracy,val_accuracy,train_loss,val_loss\n";
+std::string RunOutput::metrics_header(bool classification) {
+  std::string h = "iter,elapsed_s,lagrangian,train_mse,val_mse,constraint_residual,relaxed_mse,admm_s,"
+                  "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,step_sq,decrease,relaxation_gap,restart";
+  // Classification runs only: regression files keep their columns, every one of them filled.
+  return h + (classification ? ",train_accuracy,val_accuracy,train_loss,val_loss\n" : "\n");
 }
 
 RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
@@ -36,7 +37,8 @@ RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
   }
   make_output_dir(dir_);
   const std::string path = dir_ + "/metrics.csv";
-  std::string kept = metrics_header();
+  classification_ = s.classification();
+  std::string kept = metrics_header(classification_);
   if (resumed_iteration >= 0 && ::access(path.c_str(), F_OK) == 0) {
     // Keep complete rows up to the checkpoint; rows after it will be written again.
     std::istringstream in(read_file(path));
@@ -66,8 +68,11 @@ void RunOutput::write_metrics(const IterationRecord& r) {
     << format_double(r.relaxed_mse) << ',' << format_double(r.admm_s);
   for (double p : r.phase_s) o << ',' << format_double(p);
   o << ',' << mse_text(r.step_sq) << ',' << (r.step_sq < 0 ? "" : format_double(r.decrease)) << ','
-    << mse_text(r.relaxation_gap) << ',' << (r.restart ? 1 : 0) << ',' << mse_text(r.train_accuracy) << ','
-    << mse_text(r.val_accuracy) << ',' << mse_text(r.train_loss) << ',' << mse_text(r.val_loss) << '\n';
+    << mse_text(r.relaxation_gap) << ',' << (r.restart ? 1 : 0);
+  if (classification_)
+    o << ',' << mse_text(r.train_accuracy) << ',' << mse_text(r.val_accuracy) << ',' << mse_text(r.train_loss) << ','
+      << mse_text(r.val_loss);
+  o << '\n';
   const std::string line = o.str();
   // One write per line: a crash leaves a valid prefix of complete rows.
   if (::write(metrics_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))

@@ -27,11 +27,13 @@ class RunOutput {
   /// failure.json; never throws (best effort on the way out).
   void write_failure(const Error& e) noexcept;
 
-  static const char* metrics_header();
+  /// The metrics.csv header; classification runs add train/val accuracy and loss columns.
+  static std::string metrics_header(bool classification = false);
 
  private:
   std::string dir_;
   int metrics_fd_ = -1;
+  bool classification_ = false;
 };
 
 /// Progress: a live line on a terminal, plain log lines otherwise.
