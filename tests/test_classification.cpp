@@ -13,7 +13,9 @@
 #include "common/io.hpp"
 #include "common/load_data.hpp"
 #include "common/loss.hpp"
+#include "coordinator/memory_plan.hpp"
 #include "coordinator/trainer.hpp"
+#include <unistd.h>
 #include "helpers.hpp"
 #include "worker/phases.hpp"
 
@@ -376,4 +378,34 @@ TEST_CASE("radmm train on bad IDX files: exit 65 naming the file, 66 when missin
   CHECK(r.err.find("truncated") != std::string::npos);
   r = test::run_radmm({"train", "--data", "mnist:" + dir + "/none", "--loss", "onehot", "--out", dir + "/run"});
   CHECK(r.exit_code == 66);
+}
+
+TEST_CASE("memory estimate: an impossible request exits 71 before the run folder exists, naming a setting that fits") {
+  const std::string dir = test::temp_dir("mem71");
+  const auto r = test::run_radmm({"train", "--width", "65536", "--depth", "10000", "--out", dir + "/run"});
+  CHECK(r.exit_code == 71);
+  CHECK(r.err.find("the run needs about") != std::string::npos);
+  CHECK(r.err.find("would fit") != std::string::npos);
+  CHECK(test::radmm_shm_entries().empty());
+  CHECK(::access((dir + "/run").c_str(), F_OK) != 0);
+  // The estimate against a given budget: float halves the state; the hint names it.
+  Settings s;
+  s.width = 256;
+  s.depth = 5;
+  s.workers = 2;
+  s.diagnostics = false;
+  const MemoryPlan d = estimate_memory(s, 784, 6000, 10000, 10);
+  s.precision = "float";
+  const MemoryPlan f = estimate_memory(s, 784, 6000, 10000, 10);
+  CHECK(f.state * 2 <= d.state + 4096);
+  CHECK(d.state == Layout::make(test::make_dims(5, 784, 256, 10, 6000), 8).bytes());
+  Dataset ds;
+  ds.x_train = Eigen::MatrixXd::Zero(784, 6000);
+  ds.y_train = Eigen::MatrixXd::Zero(10, 6000);
+  ds.x_test = Eigen::MatrixXd::Zero(784, 0);
+  s.precision = "double";
+  const Error e = error_of([&] { check_memory(s, ds, (d.total() + f.total()) / 2); });
+  CHECK(e.code() == ExitCode::kOsErr);
+  CHECK(e.hint() == "--precision float would fit");
+  check_memory(s, ds, d.total() + 1);  // fits: no error
 }
