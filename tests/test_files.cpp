@@ -25,7 +25,7 @@ namespace {
 
 std::vector<std::string> run_args(const std::string& out, int workers, int iterations) {
   return {"train", "--depth", "4", "--width", "8", "--iterations", std::to_string(iterations), "--workers",
-          std::to_string(workers), "--out", out, "--quiet", "--eval-every", "0"};
+          std::to_string(workers), "--out", out, "--quiet", "--eval-every", "0", "--early-stop", "false"};
 }
 
 /// A 0600 file that belongs to nobody's run; its bytes and mode must never change.
@@ -195,10 +195,10 @@ TEST_CASE("foreign and old checkpoints are never loaded, nor counted when prunin
   const auto renamed = test::run_radmm({"train", "--resume", dir + "/a", "--iterations", "12"});
   CHECK(renamed.exit_code == 65);
   CHECK(renamed.err.find("its header names run") != std::string::npos);
-  // A version-2 checkpoint (before run ids) is refused with a clear reason.
+  // A version-3 checkpoint (before run ids) is refused with a clear reason.
   std::string old = test::slurp(disguised);
-  const std::uint32_t v2 = 2;
-  std::memcpy(&old[8], &v2, 4);
+  const std::uint32_t old_version = 3;
+  std::memcpy(&old[8], &old_version, 4);
   old.resize(old.size() - 8);
   append_checksum(old);
   try {

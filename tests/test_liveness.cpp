@@ -20,7 +20,7 @@ namespace {
 
 std::vector<std::string> run_args(const std::string& out, int iterations) {
   return {"train", "--depth", "6", "--width", "10", "--iterations", std::to_string(iterations), "--workers", "2",
-          "--out", out, "--quiet", "--phase-timeout", "1"};
+          "--out", out, "--quiet", "--phase-timeout", "1", "--early-stop", "false"};
 }
 
 void expect_clean(const std::string& dir) {
