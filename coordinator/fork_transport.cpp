@@ -44,15 +44,16 @@ std::size_t queue_bytes(std::size_t messages) {
 /// Boost 1.74 creates a queue with a bare ftruncate: on a full /dev/shm the first write to it
 /// raises SIGBUS. Refuse up front instead, naming the sizes (RELIABILITY.md T15, STYLE.md P10).
 void check_shm_space(int workers) {
+  // The queues plus 64 KiB of headroom for whatever else starts meanwhile.
   const std::size_t need = queue_bytes(4 * static_cast<std::size_t>(workers) + 16) +
-                           static_cast<std::size_t>(workers) * queue_bytes(4);
+                           static_cast<std::size_t>(workers) * queue_bytes(4) + 64 * 1024;
   struct statvfs fs {};
   if (::statvfs("/dev/shm", &fs) != 0) return;  // no /dev/shm: Boost's own error will say so
   const auto avail = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize;
-  if (avail < need + 64 * 1024)
+  if (avail < need)
     throw Error(ExitCode::kOsErr,
                 "/dev/shm has " + std::to_string(avail / 1024) + " KiB free but the message queues need " +
-                    std::to_string(need / 1024) + " KiB",
+                    std::to_string(need / 1024) + " KiB (64 KiB of it headroom)",
                 "/dev/shm", "free space there (radmm cleanup removes stale radmm objects) or enlarge it (docker --shm-size)");
 }
 
