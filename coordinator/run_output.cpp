@@ -2,6 +2,7 @@
 #include "coordinator/run_output.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,19 +27,21 @@ const char* RunOutput::metrics_header() {
          "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,step_sq,decrease,relaxation_gap,restart\n";
 }
 
-RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
-  dir_ = s.out;
-  if (dir_.empty()) {
-    dir_ = "runs/" + timestamp_utc();
-    // Two runs in the same second get distinct folders.
-    for (int k = 2; ::access(dir_.c_str(), F_OK) == 0; ++k) dir_ = "runs/" + timestamp_utc() + "-" + std::to_string(k);
-  }
-  make_output_dir(dir_);
-  const std::string path = dir_ + "/metrics.csv";
+std::string RunOutput::folder_for(const Settings& s) {
+  if (!s.out.empty()) return s.out;
+  std::string dir = "runs/" + timestamp_utc();
+  // Two runs in the same second get distinct folders.
+  for (int k = 2; ::access(dir.c_str(), F_OK) == 0; ++k) dir = "runs/" + timestamp_utc() + "-" + std::to_string(k);
+  return dir;
+}
+
+RunOutput::RunOutput(RunFolder folder, std::int64_t resumed_iteration) : folder_(std::move(folder)) {
+  const std::string path = dir() + "/metrics.csv";
   std::string kept = metrics_header();
-  if (resumed_iteration >= 0 && ::access(path.c_str(), F_OK) == 0) {
+  struct stat st {};
+  if (resumed_iteration >= 0 && ::fstatat(folder_.fd(), "metrics.csv", &st, AT_SYMLINK_NOFOLLOW) == 0) {
     // Keep complete rows up to the checkpoint; rows after it will be written again.
-    std::istringstream in(read_file(path));
+    std::istringstream in(read_file_at(folder_.fd(), "metrics.csv", path));
     std::string line;
     std::getline(in, line);
     while (std::getline(in, line) && in.good()) {
@@ -46,12 +49,13 @@ RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
       kept += line + "\n";
     }
   }
-  ::unlink((dir_ + "/failure.json").c_str());  // from the interrupted attempt
-  write_file_atomic(path, kept);
-  metrics_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ::unlinkat(folder_.fd(), "failure.json", 0);  // from the interrupted attempt
+  write_file_at(folder_.fd(), "metrics.csv", kept, kOutputMode, path);
+  metrics_fd_ = ::openat(folder_.fd(), "metrics.csv", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   if (metrics_fd_ < 0)
     throw Error(ExitCode::kCantCreate, std::string("cannot open metrics file: ") + std::strerror(errno), path,
                 "choose a writable --out");
+  metrics_size_ = static_cast<off_t>(kept.size());
 }
 
 RunOutput::~RunOutput() {
@@ -67,15 +71,31 @@ void RunOutput::write_metrics(const IterationRecord& r) {
   o << ',' << mse_text(r.step_sq) << ',' << (r.step_sq < 0 ? "" : format_double(r.decrease)) << ','
     << mse_text(r.relaxation_gap) << ',' << (r.restart ? 1 : 0) << '\n';
   const std::string line = o.str();
-  // One write per line: a crash leaves a valid prefix of complete rows.
-  if (::write(metrics_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-    throw Error(ExitCode::kIoErr, std::string("write failed: ") + std::strerror(errno), dir_ + "/metrics.csv",
-                "check free space");
+  // One write per line; should it fail part-way, the partial row is cut off again, so the
+  // file stays a valid prefix of complete rows whatever happens next.
+  std::size_t done = 0;
+  while (done < line.size()) {
+    errno = 0;
+    const ssize_t w = ::write(metrics_fd_, line.data() + done, line.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int e = errno ? errno : ENOSPC;  // a short write sets no errno; the retry tells why
+      if (done > 0) {
+        const int cut = ::ftruncate(metrics_fd_, metrics_size_);  // best effort: the error below is the news
+        (void)cut;
+      }
+      throw Error(ExitCode::kIoErr, std::string("write failed: ") + std::strerror(e), dir() + "/metrics.csv",
+                  "check free space; the file keeps its complete rows");
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  metrics_size_ += static_cast<off_t>(line.size());
 }
 
 void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainResult& r) {
   std::ostringstream o;
-  o << "{\n  \"termination\": \"" << json_escape(r.termination) << "\",\n"
+  o << "{\n  \"run_id\": \"" << run_id_text(folder_.run_id()) << "\",\n"
+    << "  \"termination\": \"" << json_escape(r.termination) << "\",\n"
     << "  \"iterations\": " << r.iterations << ",\n"
     << "  \"train_mse\": " << json_num(r.train_mse) << ",\n"
     << "  \"val_mse\": " << json_num(r.val_mse) << ",\n"
@@ -143,13 +163,15 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
   }
   o << "\n  ],\n  \"version\": \"" << RADMM_VERSION << "\",\n"
     << "  \"settings\": " << settings_to_json(s) << "\n}\n";
-  write_file_atomic(dir_ + "/summary.json", o.str());
+  write_file_at(folder_.fd(), "summary.json", o.str(), kOutputMode, dir() + "/summary.json");
 }
 
-void RunOutput::write_model(const Model& m) { save_model(dir_ + "/model.bin", m); }
+void RunOutput::write_model(const Model& m) {
+  write_file_at(folder_.fd(), "model.bin", serialize_model(m), kOutputMode, dir() + "/model.bin");
+}
 
 void RunOutput::write_plot() {
-  const MetricsTable t = read_metrics(dir_ + "/metrics.csv");
+  const MetricsTable t = read_metrics(dir() + "/metrics.csv");
   Series l_iter{"L_beta", t.iter, t.lagrangian}, l_time{"L_beta", t.elapsed_s, t.lagrangian};
   Series train{"train (forward)", {}, {}}, test{"validation (forward)", {}, {}};
   Series relaxed{"relaxed V_N", t.iter, t.relaxed_mse, true}, relaxed_t{"relaxed V_N", t.elapsed_s, t.relaxed_mse, true};
@@ -169,7 +191,7 @@ void RunOutput::write_plot() {
       {"augmented Lagrangian", "seconds", "L_beta", {l_time}, true},
       {"mean squared error (target units)", "iteration", "MSE", {train, test, relaxed}, true},
       {"mean squared error (target units)", "seconds", "MSE", {train_t, test_t, relaxed_t}, true}};
-  write_file_atomic(dir_ + "/convergence.svg", svg_panels(panels, 2));
+  write_file_at(folder_.fd(), "convergence.svg", svg_panels(panels, 2), kOutputMode, dir() + "/convergence.svg");
 }
 
 void RunOutput::write_failure(const Error& e) noexcept {
@@ -179,7 +201,7 @@ void RunOutput::write_failure(const Error& e) noexcept {
       << "\",\n  \"what\": \"" << json_escape(e.what_text()) << "\",\n  \"where\": \"" << json_escape(e.where())
       << "\",\n  \"hint\": \"" << json_escape(e.hint()) << "\",\n  \"message\": \"" << json_escape(e.line())
       << "\"\n}\n";
-    write_file_atomic(dir_ + "/failure.json", o.str());
+    write_file_at(folder_.fd(), "failure.json", o.str(), kOutputMode, dir() + "/failure.json");
   } catch (...) {
   }
 }

@@ -27,7 +27,7 @@ struct IterationRecord {
   double phase_s[kPhaseCount] = {};  ///< wall seconds per phase (phase schedule)
   double phase_overhead_s[kPhaseCount] = {};  ///< phase_s minus the slowest worker's compute
   double admm_s = 0;                 ///< wall seconds of the ADMM work (no evaluation)
-  // Diagnostics (--diagnostics): -1 = not measured (off, or the iteration a resume split).
+  // Diagnostics (--diagnostics): -1 = not measured (off).
   double step_sq = -1;               ///< sum over blocks of ||x^{k+1} - x^k||^2
   double decrease = 0;               ///< L_beta at the iteration's start minus L_beta after it
   double relaxation_gap = -1;        ///< ||V_N - Phi(X; W)||^2 / n in target units (eval iterations)
