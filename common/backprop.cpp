@@ -73,7 +73,7 @@ void gd_step(std::vector<Mat>& w, const std::vector<Mat>& grad, double lr) {
 std::vector<double> layer_norms(const std::vector<Mat>& g) {
   std::vector<double> n;
   n.reserve(g.size());
-  for (const Mat& m : g) n.push_back(m.norm());
+  for (const Mat& m : g) n.push_back(m.stableNorm());  // no overflow of the squares
   return n;
 }
 
