@@ -169,3 +169,34 @@ TEST_CASE("summary.json's first-step gradient norms match central finite differe
     }
   }
 }
+
+TEST_CASE("radmm compare --inits with several depths: a row per init, the depth figure and tables, diverged shown") {
+  const std::string dir = test::temp_dir("compare-depth");
+  const auto r = test::run_radmm({"compare", "--depths", "3,4", "--seeds", "11", "--inits", "scaled,plain", "--methods",
+                                  "admm,gd,ridge", "--epochs", "3", "--iterations", "4", "--width", "6", "--gd-lrs",
+                                  "1e3", "--compare-out", dir},
+                                 {}, 120);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string md = test::slurp(dir + "/compare.md"), csv = test::slurp(dir + "/compare.csv");
+  CHECK(csv.find("init,lbeta_increases,relaxation_gap,diverged_at") != std::string::npos);
+  for (const char* depth : {"3", "4"})
+    for (const char* init : {"scaled", "plain"}) {
+      CAPTURE(depth);
+      CAPTURE(init);
+      // ADMM rows carry the L_beta increases (0 with beta > 1) and a relaxation gap.
+      CHECK(std::regex_search(csv, std::regex(std::string("wine-red,") + depth + ",11,admm,[^\n]*," + init +
+                                              ",0,[0-9.e-]+,\n")));
+      // gd's only learning rate (1e3) diverges: the row says so and names epoch and layer.
+      CHECK(std::regex_search(csv, std::regex(std::string("wine-red,") + depth + ",11,gd,[^\n]*diverged[^\n]*," +
+                                              init + ",,,lr 1000: [^\n]*epoch [0-9]+; layer [0-9]+")));
+    }
+  CHECK(md.find("| admm (plain) |") != std::string::npos);
+  CHECK(md.find("| gd (scaled) | diverged | diverged |") != std::string::npos);
+  CHECK(md.find("depth study") != std::string::npos);
+  const std::string svg = test::slurp(dir + "/wine-red-depth.svg");
+  CHECK(svg.find("test MSE, plain init") != std::string::npos);
+  CHECK(svg.find("gd (diverged at 3,4)") != std::string::npos);
+  CHECK(svg.find("<circle") != std::string::npos);
+  CHECK(test::run_radmm({"compare", "--inits", "scaled,xavier", "--compare-out", dir + "/x"}).exit_code == 64);
+}
