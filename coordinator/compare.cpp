@@ -201,7 +201,8 @@ Stats stats_of(const std::vector<double>& x) {
 
 std::string fixed(double v, int digits = 3) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  if (std::abs(v) >= 1e5) std::snprintf(buf, sizeof buf, "%.2g", v);  // an exploded MSE stays short
+  else std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
 }
 

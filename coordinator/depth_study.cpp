@@ -13,7 +13,8 @@ namespace {
 
 std::string fixed(double v, int digits) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, v >= 1e5 ? "%.2g" : "%.*f", digits, v);
+  if (v >= 1e5) std::snprintf(buf, sizeof buf, "%.2g", v);  // an exploded MSE stays short
+  else std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
 }
 
