@@ -6,7 +6,8 @@
 # Usage: bench/depth-study.sh [OUT_DIR] [seeds] [datasets]
 #   defaults: runs/depth-study 11,12,13 "builtin:wine-white builtin:wine-red"
 # Sized for 2 cores within an hour: ADMM --iterations 50, Adam / GD at most 25 epochs of
-# mini-batch 128 over three learning rates each (white, the larger, takes most of the hour).
+# mini-batch 128 over three learning rates each. Measured: red 18.5 min, white 17.4 min of wall
+# time, one core each, on a machine shared with other builds (docs/depth.md).
 # Writes OUT_DIR/<data>/compare.{csv,md}, <data>-depth.svg (test MSE and seconds against depth)
 # and the per-depth validation plots.
 set -euo pipefail
