@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/backprop.hpp"
 #include "common/io.hpp"
 #include "common/plot.hpp"
 #include "coordinator/plot_runs.hpp"
@@ -139,6 +140,19 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
       << ", \"p\": " << json_num(f.p) << ", \"r2_power\": " << json_num(f.r2_power)
       << ", \"kl_exponent\": " << json_num(f.kl_exponent) << "},\n    \"relaxation_gap\": "
       << json_num(r.history.empty() ? 0 : std::max(0.0, r.history.back().relaxation_gap)) << "},\n";
+  }
+  if (s.backprop()) {
+    // Per layer 1..N: ||dLoss/dW_i||_F at the first step and the largest over the run (docs/depth.md).
+    auto list = [&](const auto& v) {
+      std::ostringstream l;
+      l << '[';
+      for (std::size_t i = 0; i < v.size(); ++i) l << (i ? ", " : "") << json_num(static_cast<double>(v[i]));
+      return l.str() + ']';
+    };
+    o << "  \"gradients\": {\"start_objective\": " << json_num(r.start_objective)
+      << ", \"divergence_factor\": " << json_num(kDivergenceFactor) << ",\n    \"norm_first_step\": "
+      << list(r.grad_norm_first) << ",\n    \"norm_max\": " << list(r.grad_norm_max)
+      << ",\n    \"norm_max_epoch\": " << list(r.grad_norm_max_epoch) << "},\n";
   }
   o << "  \"state_bytes\": " << r.state_bytes << ",\n"
     << "  \"data\": {\"source\": \"" << json_escape(s.data) << "\", \"target\": \"" << json_escape(ds.target_name)

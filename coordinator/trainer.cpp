@@ -16,10 +16,10 @@
 namespace radmm {
 
 template <class T>
-void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed) {
+void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed, bool scale_branches) {
   const Dims& d = s.dims();
   Rng rng(seed);
-  const double branch = 1.0 / std::sqrt(static_cast<double>(d.depth));
+  const double branch = scale_branches ? 1.0 / std::sqrt(static_cast<double>(d.depth)) : 1.0;
   for (int i = 1; i <= d.depth; ++i) {
     auto w = s.W(i);
     const auto fan_in = static_cast<double>(w.cols() - 1);
@@ -223,7 +223,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   } else {
     s.X() = ds.x_train.cast<T>();
     s.Y() = ds.y_scaler.apply(ds.y_train).cast<T>();
-    initialise_state(s, act, st.seed);
+    initialise_state(s, act, st.seed, st.scaled_init());
     if (!pen.dual) s.Lambda().setZero();  // BCD: the penalty-only member of the family
   }
 
@@ -433,7 +433,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
 }
 
 #define RADMM_INSTANTIATE(T)                                                             \
-  template void initialise_state<T>(const StateT<T>&, Activation, std::uint64_t);        \
+  template void initialise_state<T>(const StateT<T>&, Activation, std::uint64_t, bool);  \
   template void project_to_forward<T>(const StateT<T>&, Activation, bool);               \
   template double lagrangian_of<T>(const StateT<T>&, const Penalties&, MatRefT<T>);      \
   template double finish_iteration<T>(const StateT<T>&, const Penalties&);               \

@@ -60,6 +60,11 @@ struct TrainResult {
   std::vector<WorkerStats> worker_stats;
   std::vector<IterationRecord> history;
   DiagnosticsSummary diagnostics;
+  // gd / adam: ||dLoss/dW_i||_F per layer i = 1..N (index i - 1) of the first step's (mini-)batch
+  // gradient, and the largest over every step with the epoch it occurred in.
+  std::vector<double> grad_norm_first, grad_norm_max;
+  std::vector<int> grad_norm_max_epoch;
+  double start_objective = 0;  ///< gd / adam: the mean training objective at the initial weights
   Model model;
 };
 
@@ -73,9 +78,11 @@ struct TrainHooks {
 /// Problem sizes of `s` on the training rows of `ds`.
 Dims dims_of(const Settings& s, const Dataset& ds);
 
-/// Random W (residual branches scaled by 1/sqrt(N)), then project_to_forward. Y must already be in `s`.
+/// He-initialised W (gain 2 for ReLU, 1 for the head; zero biases), then project_to_forward. With
+/// `scale_branches` (--init scaled) the residual branches W_2..W_{N-1} are scaled by 1/sqrt(N);
+/// --init plain draws the same numbers without that factor. Y must already be in `s`.
 template <class T>
-void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed);
+void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed, bool scale_branches = true);
 
 /// U_i = W_i V~_{i-1}, V_i = R_i + sigma(U_i), V_N = W_N V~_{N-1} by a forward pass of the current
 /// weights, and Lambda = Y - V_N (0 when `dual` is false). Every penalty term is then 0, so
