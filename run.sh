@@ -70,11 +70,11 @@ case "$mode" in
     install_missing
     BUILD_TARGET=radmm build build
     CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DRADMM_FUZZ=ON >/dev/null
-    cmake --build build-fuzz -j "$(nproc)" --target fuzz_csv fuzz_checkpoint
+    cmake --build build-fuzz -j "$(nproc)" --target fuzz_csv fuzz_checkpoint fuzz_ini
     corpus=build-fuzz/corpus
     tests/fuzz/make_seeds.sh ./build/radmm "$corpus"
-    for target in fuzz_csv fuzz_checkpoint; do
-      seeds=$corpus/csv; [ "$target" = fuzz_checkpoint ] && seeds=$corpus/bin
+    for target in fuzz_csv fuzz_checkpoint fuzz_ini; do
+      seeds=$corpus/csv; [ "$target" = fuzz_checkpoint ] && seeds=$corpus/bin; [ "$target" = fuzz_ini ] && seeds=$corpus/ini
       mkdir -p "$corpus/$target"
       echo "run.sh: $target for $seconds s"
       ./build-fuzz/tests/$target -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \

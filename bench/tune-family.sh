@@ -12,6 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 echo "schedule,reproject,lambda,beta,alpha,data,seed,test_mse,train_mse"
 for sr in ${SCHEDULES:-phase:0 phase:3 sweep:0 sweep:1 sweep:2}; do for lambda in 0.1 1 10; do for beta in 1.05 2; do
   for alpha in 0.01 0.1; do for data in red white; do for seed in 1 2 3; do
+    rm -rf "$tmp/run"  # one run per folder: radmm refuses a folder that holds a run
     $bin train --workers 0 --quiet --out "$tmp/run" --data "builtin:wine-$data" --depth 5 --width 32 \
       --iterations 100 --seed "$seed" --schedule "${sr%:*}" --reproject-every "${sr#*:}" --lambda $lambda \
       --beta $beta --alpha $alpha --eval-every 0 --diagnostics false "$@" >/dev/null

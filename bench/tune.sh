@@ -12,6 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 echo "gamma,rho,lambda,alpha,refit,seed,test_mse,train_mse,admm_test_mse"
 for gamma in 0.3 1 3; do for rho in 0.3 1 3; do for lambda in 1 10 30 100; do for alpha in 0.1 1; do
   for refit in true false; do for seed in 1 2 3; do
+    rm -rf "$tmp/run"  # one run per folder: radmm refuses a folder that holds a run
     $bin train --workers 0 --quiet --out "$tmp/run" --depth 5 --width 32 --iterations 100 --seed "$seed" \
       --gamma $gamma --rho $rho --lambda $lambda --alpha $alpha --refit-head $refit "$@" >/dev/null
     s="$tmp/run/summary.json"

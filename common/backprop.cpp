@@ -70,4 +70,17 @@ void gd_step(std::vector<Mat>& w, const std::vector<Mat>& grad, double lr) {
   for (std::size_t i = 0; i < w.size(); ++i) w[i] -= lr * grad[i];
 }
 
+std::vector<double> layer_norms(const std::vector<Mat>& g) {
+  std::vector<double> n;
+  n.reserve(g.size());
+  for (const Mat& m : g) n.push_back(m.stableNorm());  // no overflow of the squares
+  return n;
+}
+
+int first_nonfinite_layer(const std::vector<Mat>& g) {
+  for (std::size_t i = 0; i < g.size(); ++i)
+    if (!g[i].allFinite()) return static_cast<int>(i) + 1;
+  return 0;
+}
+
 }  // namespace radmm

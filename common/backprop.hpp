@@ -24,4 +24,14 @@ struct Adam {
 /// Plain gradient descent: W_i <- W_i - lr grad_i.
 void gd_step(std::vector<Mat>& w, const std::vector<Mat>& grad, double lr);
 
+/// gd / adam stop as diverged (exit 3) when the training objective after an epoch exceeds this
+/// multiple of its value at the initial weights (besides any non-finite loss, gradient or weight).
+constexpr double kDivergenceFactor = 100.0;
+
+/// ||G_i||_F for every layer i = 1..N (index i - 1); +inf / NaN stay as they are.
+std::vector<double> layer_norms(const std::vector<Mat>& g);
+
+/// The first layer (1-based) holding a non-finite entry, 0 if none.
+int first_nonfinite_layer(const std::vector<Mat>& g);
+
 }  // namespace radmm

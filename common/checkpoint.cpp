@@ -2,9 +2,13 @@
 #include "common/checkpoint.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -18,12 +22,24 @@ namespace radmm {
 namespace {
 
 constexpr char kMagic[8] = {'R', 'A', 'D', 'M', 'M', 'C', 'K', 'P'};
-constexpr std::uint32_t kVersion = 3;  // 2: scalar size (--precision); 3: model selection after the state
+// 2: scalar size after the dimensions (--precision); 3: model selection after the state;
+// 4: run id after the version, and the trainer's resume record after the selection.
+constexpr std::uint32_t kVersion = 4;
 
 std::string file_name(const Checkpoint& c) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "ckpt-%09lld-%04d.bin", static_cast<long long>(c.iteration), c.next_phase);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "ckpt-%09lld-%04d-%s.bin", static_cast<long long>(c.iteration), c.next_phase,
+                run_id_text(c.run_id).c_str());
   return buf;
+}
+
+/// "ckpt-<9 digits>-<4 digits>-<16 hex>.bin"; returns the id, or 0 if `n` is not such a name.
+std::uint64_t id_of_name(const std::string& n) {
+  if (n.size() != 40 || n.rfind("ckpt-", 0) != 0 || n.compare(36, 4, ".bin") != 0 || n[14] != '-' || n[19] != '-')
+    return 0;
+  for (std::size_t i = 5; i < 36; ++i)
+    if (i != 14 && i != 19 && !std::isxdigit(static_cast<unsigned char>(n[i]))) return 0;
+  return std::strtoull(n.substr(20, 16).c_str(), nullptr, 16);
 }
 
 }  // namespace
@@ -31,6 +47,7 @@ std::string file_name(const Checkpoint& c) {
 std::string serialize_checkpoint(const Checkpoint& c) {
   std::string s(kMagic, 8);
   put(s, kVersion);
+  put(s, c.run_id);
   put(s, c.iteration);
   put(s, c.next_phase);
   put(s, c.elapsed_s);
@@ -46,6 +63,8 @@ std::string serialize_checkpoint(const Checkpoint& c) {
   put(s, static_cast<std::uint64_t>(c.state.size()));
   s += c.state;
   c.selection.serialize(s);
+  put(s, static_cast<std::uint64_t>(c.resume_extra.size()));
+  s += c.resume_extra;
   append_checksum(s);
   return s;
 }
@@ -53,8 +72,12 @@ std::string serialize_checkpoint(const Checkpoint& c) {
 Checkpoint deserialize_checkpoint(const std::string& b, const std::string& name) {
   BinaryReader in(b, kMagic, name, "checkpoint",
                   "the file is damaged or not a radmm checkpoint; it was not loaded");
-  if (in.get<std::uint32_t>() != kVersion) in.fail("unsupported version");
+  const auto version = in.get<std::uint32_t>();
+  if (version < kVersion)
+    in.fail("version " + std::to_string(version) + " was written by an older radmm, which had no run ids; start a new run");
+  if (version != kVersion) in.fail("unsupported version " + std::to_string(version));
   Checkpoint c;
+  c.run_id = in.get<std::uint64_t>();
   c.iteration = in.get<std::int64_t>();
   c.next_phase = in.get<std::int32_t>();
   c.elapsed_s = in.get<double>();
@@ -80,47 +103,87 @@ Checkpoint deserialize_checkpoint(const std::string& b, const std::string& name)
   if (c.state.size() != Layout::make(c.dims, c.scalar_bytes).bytes())
     in.fail("state size does not match its dimensions");
   c.selection.deserialize(in);
+  c.resume_extra = in.bytes(in.get<std::uint64_t>());
   if (!in.at_end()) in.fail("trailing bytes");
   return c;
 }
 
-std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+std::vector<std::string> checkpoint_names(int dir_fd, std::uint64_t run_id) {
   std::vector<std::string> names;
-  const std::string dir = run_dir + "/checkpoints";
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      const std::string n = e->d_name;
-      if (n.rfind("ckpt-", 0) == 0 && n.size() > 4 && n.compare(n.size() - 4, 4, ".bin") == 0) names.push_back(n);
-    }
-    ::closedir(d);
+  const int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);  // closedir closes its own descriptor
+  if (dup < 0) return names;
+  DIR* d = ::fdopendir(dup);
+  if (!d) {
+    ::close(dup);
+    return names;
   }
+  ::rewinddir(d);  // the duplicate shares its position with dir_fd
+  while (dirent* e = ::readdir(d)) {
+    const std::uint64_t id = id_of_name(e->d_name);
+    if (id != 0 && (run_id == 0 || id == run_id)) names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
   std::sort(names.rbegin(), names.rend());  // zero-padded: lexicographic = chronological
+  return names;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+  const std::string dir = run_dir + "/checkpoints";
+  const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return {};
+  auto names = checkpoint_names(fd.get());
   for (auto& n : names) n = dir + "/" + n;
   return names;
 }
 
-std::string write_checkpoint(const std::string& run_dir, const Checkpoint& c) {
-  make_output_dir(run_dir + "/checkpoints");
-  // Temp files of a write that a SIGKILL interrupted: only this run writes here.
-  if (DIR* d = ::opendir((run_dir + "/checkpoints").c_str())) {
-    while (dirent* e = ::readdir(d))
-      if (std::strstr(e->d_name, ".tmp.")) ::unlink((run_dir + "/checkpoints/" + e->d_name).c_str());
-    ::closedir(d);
+std::string write_checkpoint(RunFolder& folder, Checkpoint c) {
+  const int dir = folder.checkpoints_fd();
+  const std::string shown = folder.path() + "/checkpoints/";
+  // Temp files of a write that a SIGKILL interrupted: the folder is locked, so they are this run's.
+  {
+    const int dup = ::fcntl(dir, F_DUPFD_CLOEXEC, 0);
+    if (DIR* d = dup >= 0 ? ::fdopendir(dup) : nullptr) {
+      ::rewinddir(d);
+      while (dirent* e = ::readdir(d))
+        if (e->d_name[0] == '.' && std::strstr(e->d_name, ".tmp.")) ::unlinkat(dir, e->d_name, 0);
+      ::closedir(d);
+    } else if (dup >= 0) {
+      ::close(dup);
+    }
   }
-  const std::string path = run_dir + "/checkpoints/" + file_name(c);
-  write_file_atomic(path, serialize_checkpoint(c), 0600);  // holds the training data
-  const auto all = list_checkpoints(run_dir);
-  for (std::size_t i = 2; i < all.size(); ++i) ::unlink(all[i].c_str());
-  return path;
+  c.run_id = folder.run_id();
+  const std::string name = file_name(c);
+  write_file_at(dir, name, serialize_checkpoint(c), kPrivateMode, shown + name);  // holds the training data
+  const auto ours = checkpoint_names(dir, folder.run_id());
+  for (std::size_t i = 2; i < ours.size(); ++i) ::unlinkat(dir, ours[i].c_str(), 0);
+  return shown + name;
 }
 
-Checkpoint load_latest_checkpoint(const std::string& run_dir, std::string* path) {
-  const auto all = list_checkpoints(run_dir);
-  if (all.empty())
-    throw Error(ExitCode::kNoInput, "no checkpoint to resume from", run_dir + "/checkpoints",
-                "run radmm train with --checkpoint-every K, or interrupt it with Ctrl-C, to create one");
-  if (path) *path = all.front();
-  return deserialize_checkpoint(read_file(all.front()), all.front());
+Checkpoint load_latest_checkpoint(RunFolder& folder, std::string* path) {
+  const std::string shown = folder.path() + "/checkpoints";
+  auto none = [&](const std::string& why) {
+    return Error(ExitCode::kNoInput, "no checkpoint to resume from" + why, shown,
+                 "run radmm train with --checkpoint-every K, or interrupt it with Ctrl-C, to create one");
+  };
+  struct stat st {};
+  if (::fstatat(folder.fd(), "checkpoints", &st, AT_SYMLINK_NOFOLLOW) != 0) throw none("");
+  const int dir = folder.checkpoints_fd();
+  const auto ours = checkpoint_names(dir, folder.run_id());
+  if (ours.empty()) {
+    const auto all = checkpoint_names(dir);
+    if (all.empty()) throw none("");
+    throw Error(ExitCode::kDataErr,
+                "no checkpoint of this folder's run " + run_id_text(folder.run_id()) + "; " + all.front() +
+                    " belongs to another run and was not loaded",
+                shown, "resume the folder that run wrote, or start a new run");
+  }
+  const std::string file = shown + "/" + ours.front();
+  if (path) *path = file;
+  Checkpoint c = deserialize_checkpoint(read_file_at(dir, ours.front(), file), file);
+  if (c.run_id != folder.run_id())
+    throw Error(ExitCode::kDataErr, "bad checkpoint: its header names run " + run_id_text(c.run_id) + ", not " +
+                                        run_id_text(folder.run_id()), file, "it was copied from another run; it was not loaded");
+  return c;
 }
 
 }  // namespace radmm

@@ -7,6 +7,7 @@
 
 #include "common/layout.hpp"
 #include "common/selection.hpp"
+#include "common/run_folder.hpp"
 
 namespace radmm {
 
@@ -20,21 +21,27 @@ struct Checkpoint {
   std::uint32_t scalar_bytes = sizeof(double);  ///< 4 = --precision float, 8 = double
   std::string state;           ///< the raw state bytes (Layout::bytes())
   ModelSelection selection;    ///< the best validation model so far (--early-stop)
+  std::uint64_t run_id = 0;    ///< the run folder's id (set by write_checkpoint)
+  std::string resume_extra;    ///< the trainer's own bookkeeping (diagnostics history); opaque here
 };
 
 std::string serialize_checkpoint(const Checkpoint& c);
 /// Throws Error(kDataErr) naming `name` for a corrupt, truncated or foreign file.
 Checkpoint deserialize_checkpoint(const std::string& bytes, const std::string& name);
 
-/// Writes c into run_dir/checkpoints (temp file, fsync, rename, fsync of the folder) and
-/// deletes all but the newest two. Returns the path. Throws Error(kIoErr / kCantCreate).
-std::string write_checkpoint(const std::string& run_dir, const Checkpoint& c);
+/// Writes c, stamped with the folder's run id, into its checkpoints folder (temp file, fsync,
+/// renameat, fsync of the folder), then deletes this run's checkpoints but the newest two
+/// (other runs' files are never counted as ours). Returns the path. Throws Error(kIoErr / kCantCreate).
+std::string write_checkpoint(RunFolder& folder, Checkpoint c);
 
-/// The newest checkpoint of run_dir; throws Error(kNoInput) if there is none and
-/// Error(kDataErr) if the newest is damaged (an older one is never silently used).
-Checkpoint load_latest_checkpoint(const std::string& run_dir, std::string* path = nullptr);
+/// The newest checkpoint of the folder's run; throws Error(kNoInput) if there is none,
+/// Error(kDataErr) if the newest is damaged or its header names another run (an older one is
+/// never silently used). Checkpoints of other runs are never loaded.
+Checkpoint load_latest_checkpoint(RunFolder& folder, std::string* path = nullptr);
 
-/// Checkpoint files of run_dir, newest first.
+/// Checkpoint file names in the folder `dir_fd`, newest first; only run `run_id`'s unless it is 0.
+std::vector<std::string> checkpoint_names(int dir_fd, std::uint64_t run_id = 0);
+/// Checkpoint files of run_dir (every run's), newest first, as paths.
 std::vector<std::string> list_checkpoints(const std::string& run_dir);
 
 }  // namespace radmm

@@ -43,7 +43,9 @@ std::size_t resolve_target(const Table& t, const std::string& target) {
 
 Eigen::MatrixXd features_of(const Table& t, std::size_t target_col) {
   const auto n = static_cast<Eigen::Index>(t.rows());
-  Eigen::MatrixXd x(static_cast<Eigen::Index>(t.cols() - 1), n);
+  // target_col >= cols() means the table has no target column: every column is a feature.
+  const std::size_t features = target_col < t.cols() ? t.cols() - 1 : t.cols();
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(features), n);
   for (Eigen::Index r = 0; r < n; ++r) {
     Eigen::Index k = 0;
     for (std::size_t c = 0; c < t.cols(); ++c)

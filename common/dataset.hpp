@@ -61,7 +61,8 @@ void split_validation(Split& sp, const Eigen::MatrixXd& x, double fraction, std:
 Dataset make_dataset(const Table& t, const std::string& target, double test_fraction, std::uint64_t seed,
                      bool grouped, double validation_fraction = 0);
 
-/// Builds the feature matrix (d0 x n, raw) of `t` without the target column.
+/// Builds the feature matrix (d0 x n, raw) of `t` without the target column (none when
+/// target_col >= t.cols()).
 Eigen::MatrixXd features_of(const Table& t, std::size_t target_col);
 
 }  // namespace radmm

@@ -1,6 +1,8 @@
 // Exit-code names and the one-line error format.
 #include "common/error.hpp"
 
+#include <cstdio>
+
 namespace radmm {
 
 const char* exit_code_name(ExitCode code) {
@@ -23,12 +25,28 @@ const char* exit_code_name(ExitCode code) {
   return "unknown";
 }
 
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// Messages echo user input (INI keys and values, paths, CSV tokens): control bytes are shown
+// as \xNN so the line stays one line and cannot drive the terminal.
 static std::string compose(const std::string& what, const std::string& where,
                            const std::string& hint) {
   std::string s = what;
   if (!where.empty()) s += ", " + where;
   if (!hint.empty()) s += ", " + hint;
-  return s;
+  return printable(s);
 }
 
 Error::Error(ExitCode code, std::string what, std::string where, std::string hint)

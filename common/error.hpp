@@ -25,6 +25,9 @@ enum class ExitCode : int {
   kSigTerm = 143,
 };
 
+/// `s` with control bytes (and DEL) shown as \xNN; every Error's message goes through it.
+std::string printable(const std::string& s);
+
 /// Short machine-readable name of an exit code ("usage", "data", ...).
 const char* exit_code_name(ExitCode code);
 
@@ -35,7 +38,7 @@ class Error : public std::runtime_error {
   const std::string& what_text() const { return what_; }
   const std::string& where() const { return where_; }
   const std::string& hint() const { return hint_; }
-  /// The one-line message: "radmm: error[name]: what, where, hint".
+  /// The one-line message: "radmm: error[name]: what, where, hint" (control bytes escaped).
   std::string line() const;
 
  private:

@@ -12,59 +12,85 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "common/error.hpp"
 
 namespace radmm {
 
-static std::string parent_dir(const std::string& path) {
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+namespace {
+
+std::string parent_dir(const std::string& path) {
   auto pos = path.find_last_of('/');
   if (pos == std::string::npos) return ".";
   if (pos == 0) return "/";
   return path.substr(0, pos);
 }
 
-static void fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;  // best effort: some file systems refuse opening folders
-  ::fsync(fd);
-  ::close(fd);
+std::string random_hex() {
+  std::random_device rd;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
 }
 
-void write_file_atomic(const std::string& path, const std::string& bytes, unsigned mode) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd >= 0) ::fchmod(fd, mode);  // exact mode whatever the umask
+[[noreturn]] void io_error(const std::string& what, int e, const std::string& where, const std::string& hint) {
+  throw Error(ExitCode::kIoErr, what + ": " + std::strerror(e), where, hint);
+}
+
+}  // namespace
+
+void write_file_at(int dir_fd, const std::string& name, const std::string& bytes, unsigned mode,
+                   const std::string& shown) {
+  const std::string tmp = "." + name + ".tmp." + random_hex();
+  int fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0)
-    throw Error(ExitCode::kIoErr, std::string("cannot create file: ") + std::strerror(errno), tmp,
-                "check the output folder's permissions and free space");
+    io_error("cannot create file", errno, shown, "check the output folder's permissions and free space");
+  auto drop = [&](const std::string& what, int e, const std::string& hint) {
+    if (fd >= 0) ::close(fd);
+    ::unlinkat(dir_fd, tmp.c_str(), 0);  // removes the name itself, never a link's target
+    io_error(what, e, shown, hint);
+  };
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
+    errno = 0;
+    const ssize_t w = ::write(fd, p, left);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(ExitCode::kIoErr, std::string("write failed: ") + std::strerror(e), path,
-                  "check free space and file size limits");
-    }
+    if (w <= 0) drop("write failed", errno ? errno : ENOSPC, "check free space and file size limits");
     p += w;
     left -= static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    throw Error(ExitCode::kIoErr, std::string("fsync failed: ") + std::strerror(e), path, "");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    throw Error(ExitCode::kIoErr, std::string("rename failed: ") + std::strerror(e), path, "");
-  }
-  fsync_dir(parent_dir(path));
+  if (::fsync(fd) != 0) drop("fsync failed", errno, "check the disk");
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) drop("close failed", errno, "check the disk");
+  if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) drop("rename failed", errno, "");
+  // The rename is durable only once the folder is: a failure here is reported, not ignored.
+  if (::fsync(dir_fd) != 0 && errno != EINVAL)
+    io_error("the file was renamed into place but the folder's fsync failed", errno, shown,
+             "it may not survive a power loss; check the disk");
+}
+
+void write_file_atomic(const std::string& path, const std::string& bytes, unsigned mode) {
+  const UniqueFd dir(::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0)
+    io_error("cannot open the folder of", errno, path, "check that the folder exists and is writable");
+  const auto slash = path.find_last_of('/');
+  write_file_at(dir.get(), slash == std::string::npos ? path : path.substr(slash + 1), bytes, mode, path);
 }
 
 std::string read_file(const std::string& path) {
@@ -80,6 +106,72 @@ std::string read_file(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) throw Error(ExitCode::kNoInput, "read error", path, "");
   return ss.str();
+}
+
+std::string read_file_at(int dir_fd, const std::string& name, const std::string& shown) {
+  const UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0)
+    throw Error(ExitCode::kNoInput,
+                std::string("cannot open: ") + (errno == ELOOP ? "it is a symbolic link" : std::strerror(errno)),
+                shown, "radmm reads its own files only, never through a link");
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    throw Error(ExitCode::kNoInput, "not a regular file", shown, "");
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t r = ::read(fd.get(), buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw Error(ExitCode::kNoInput, std::string("read error: ") + std::strerror(errno), shown, "");
+    if (r == 0) break;
+    out.append(buf, static_cast<std::size_t>(r));
+  }
+  return out;
+}
+
+UniqueFd open_folder(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0)
+    throw Error(ExitCode::kCantCreate, std::string("cannot open folder: ") + std::strerror(errno), path,
+                errno == ENAMETOOLONG ? "choose a shorter --out" : "choose a writable --out");
+  return fd;
+}
+
+UniqueFd open_subfolder(int dir_fd, const std::string& name, const std::string& shown) {
+  if (::mkdirat(dir_fd, name.c_str(), 0700) != 0 && errno != EEXIST)
+    throw Error(ExitCode::kCantCreate, std::string("cannot create folder: ") + std::strerror(errno), shown,
+                "check the run folder's permissions and free space");
+  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0)
+    throw Error(ExitCode::kCantCreate,
+                errno == ELOOP || errno == ENOTDIR ? std::string("not a folder (a symbolic link or a file)")
+                                                   : std::string("cannot open folder: ") + std::strerror(errno),
+                shown, "radmm never follows a link at a path it creates; remove it");
+  return fd;
+}
+
+void write_stdout(const std::string& text) {
+  std::fflush(stdout);
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    errno = 0;
+    const ssize_t w = ::write(STDOUT_FILENO, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0)
+      io_error("cannot write to standard output", errno ? errno : ENOSPC, "stdout",
+               "check where standard output goes (a full disk, a closed pipe)");
+    p += w;
+    left -= static_cast<std::size_t>(w);
+  }
+}
+
+void ensure_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int got = ::open("/dev/null", O_RDWR);  // the lowest free number: this one
+    if (got >= 0 && got != fd) ::close(got);
+  }
 }
 
 void make_output_dir(const std::string& dir) {

@@ -118,6 +118,11 @@ void panel_svg(std::ostringstream& o, const Panel& p, double ox, double oy) {
     }
     o << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.8\""
       << (s.dashed ? " stroke-dasharray=\"5,4\"" : "") << " points=\"" << pts.str() << "\"/>\n";
+    if (s.markers)
+      for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && !(p.log_y && s.y[i] <= 0))
+          o << "<circle cx=\"" << num(sx(s.x[i])) << "\" cy=\"" << num(sy(s.y[i])) << "\" r=\"3\" fill=\"" << colour
+            << "\"/>\n";
     const double ly = kTop + 14 + 14 * static_cast<double>(k);
     o << "<line x1=\"" << num(legend_x) << "\" x2=\"" << num(legend_x + 20) << "\" y1=\"" << num(ly - 4)
       << "\" y2=\"" << num(ly - 4) << "\" stroke=\"" << colour << "\" stroke-width=\"2\""

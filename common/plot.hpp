@@ -10,6 +10,7 @@ struct Series {
   std::string name;
   std::vector<double> x, y;
   bool dashed = false;
+  bool markers = false;  ///< a dot at every point (sparse series, e.g. against depth)
 };
 
 struct Panel {

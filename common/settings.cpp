@@ -63,6 +63,7 @@ void Settings::validate() const {
   if (depth < 2 || depth > 10000) bad("depth", "must be in [2, 10000] (lifting layer + head at least)", std::to_string(depth));
   if (width < 1 || width > 65536) bad("width", "must be in [1, 65536]", std::to_string(width));
   if (activation != "relu" && activation != "identity") bad("activation", "must be relu or identity", activation);
+  if (init != "scaled" && init != "plain") bad("init", "must be scaled or plain", init);
   if (iterations < 0) bad("iterations", "must be >= 0", std::to_string(iterations));
   positive("gamma", gamma);
   positive("rho", rho);
@@ -137,6 +138,9 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("depth", po::value(&s.depth)->default_value(d.depth), "layers N incl. lifting layer and linear head (>= 2)")
     ("width", po::value(&s.width)->default_value(d.width), "hidden width d")
     ("activation", po::value(&s.activation)->default_value(d.activation), "relu | identity")
+    ("init", po::value(&s.init)->default_value(d.init),
+        "initial weights: scaled (He, residual branches scaled by 1/sqrt(depth)) | plain (He on every layer, "
+        "no branch scaling: what a naive deep ResNet uses)")
     ("method", po::value(&s.method)->default_value(d.method),
         "admm | bcd (multiplier fixed at 0) | gd | adam (backprop baselines, same network and data)")
     ("learning-rate", po::value(&s.learning_rate)->default_value(d.learning_rate, "0"),
@@ -276,6 +280,7 @@ std::string settings_to_ini(const Settings& s) {
     << "depth = " << s.depth << "\n"
     << "width = " << s.width << "\n"
     << "activation = " << s.activation << "\n"
+    << "init = " << s.init << "\n"
     << "method = " << s.method << "\n"
     << "learning-rate = " << fmt(s.learning_rate) << "\n"
     << "batch-size = " << s.batch_size << "\n"
@@ -317,6 +322,7 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.depth != b.depth) return "depth";
   if (a.width != b.width) return "width";
   if (a.activation != b.activation) return "activation";
+  if (a.init != b.init) return "init";
   if (a.gamma != b.gamma) return "gamma";
   if (a.rho != b.rho) return "rho";
   if (a.beta != b.beta) return "beta";
@@ -341,6 +347,7 @@ std::string settings_to_json(const Settings& s) {
     << ", \"validation_fraction\": " << fmt(s.validation_fraction)
     << ", \"loss\": " << str(s.loss)
     << ", \"depth\": " << s.depth << ", \"width\": " << s.width << ", \"activation\": " << str(s.activation)
+    << ", \"init\": " << str(s.init)
     << ", \"method\": " << str(s.method) << ", \"learning_rate\": " << fmt(s.resolved_learning_rate())
     << ", \"batch_size\": " << s.batch_size << ", \"iterations\": " << s.iterations << ", \"gamma\": " << fmt(s.gamma) << ", \"rho\": " << fmt(s.rho)
     << ", \"beta\": " << fmt(s.beta) << ", \"alpha\": " << fmt(s.alpha) << ", \"lambda\": " << fmt(s.lambda)

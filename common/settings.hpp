@@ -28,6 +28,7 @@ struct Settings {
   int depth = 5;                          ///< N >= 2
   int width = 32;                         ///< d, hidden width
   std::string activation = "relu";        ///< relu | identity
+  std::string init = "scaled";            ///< scaled (He, residual branches x 1/sqrt(N)) | plain (He on every layer)
 
   // Method: admm (TS3 proximal ADMM), bcd (the same with the multiplier fixed at 0), or the
   // backprop baselines gd / adam on the same network and data.
@@ -73,6 +74,7 @@ struct Settings {
   int resolved_workers() const;
   Activation activation_kind() const;
   bool grouped_split() const { return split == "grouped"; }
+  bool scaled_init() const { return init == "scaled"; }
   bool backprop() const { return method == "gd" || method == "adam"; }
   bool classification() const { return loss != "squared"; }
   /// The learning rate after resolving 0 to the method's default.

@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <new>
+#include <optional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -23,10 +26,21 @@
 #include "coordinator/run_output.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
+#include "coordinator/watchdog.hpp"
 
 namespace po = boost::program_options;
 
 namespace radmm {
+
+/// True for a live process; a zombie (dead, not yet reaped by its parent) counts as gone.
+static bool process_alive(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;  // no /proc: trust kill()
+  const auto paren = text.rfind(')');         // the command name may hold spaces and parentheses
+  return !(paren != std::string::npos && paren + 2 < text.size() && (text[paren + 2] == 'Z' || text[paren + 2] == 'X'));
+}
 
 int sweep_stale_ipc(bool verbose) {
   const std::string mine = "radmm_" + std::to_string(::getuid()) + "_";
@@ -37,7 +51,7 @@ int sweep_stale_ipc(bool verbose) {
     const std::string name = e->d_name;
     if (name.rfind(mine, 0) != 0) continue;
     const long pid = std::atol(name.c_str() + mine.size());
-    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;  // still running
+    if (pid > 0 && process_alive(static_cast<pid_t>(pid))) continue;
     if (::unlink(("/dev/shm/" + name).c_str()) == 0) {
       ++removed;
       if (verbose) std::printf("removed /dev/shm/%s (coordinator %ld is gone)\n", name.c_str(), pid);
@@ -72,9 +86,11 @@ int run_train(const std::vector<std::string>& args) {
   // only settings that leave the iterates unchanged may differ.
   std::unique_ptr<Checkpoint> resume;
   std::string resume_path;
+  std::optional<RunFolder> folder;  // locked from here to the end of the run
   if (!cmd.settings.resume.empty()) {
     const std::string dir = cmd.settings.resume;
-    resume = std::make_unique<Checkpoint>(load_latest_checkpoint(dir, &resume_path));
+    folder.emplace(RunFolder::open_existing(dir));
+    resume = std::make_unique<Checkpoint>(load_latest_checkpoint(*folder, &resume_path));
     const Settings stored = parse_train_command({}, resume->settings_ini).settings;
     cmd = parse_train_command(args, resume->settings_ini);
     cmd.settings.out = dir;
@@ -85,7 +101,7 @@ int run_train(const std::vector<std::string>& args) {
   const Settings& s = cmd.settings;
   s.validate();
   if (cmd.print_config) {
-    std::cout << settings_to_ini(s);
+    write_stdout(settings_to_ini(s));
     return 0;
   }
   // Validate everything before any allocation, fork or output.
@@ -99,7 +115,8 @@ int run_train(const std::vector<std::string>& args) {
                 " but --iterations is " + std::to_string(s.iterations), "--iterations", "raise --iterations");
   install_signal_handlers();
   sweep_stale_ipc(false);
-  RunOutput out(s, resume ? resume->iteration : -1);
+  if (!folder) folder.emplace(RunFolder::create(RunOutput::folder_for(s)));
+  RunOutput out(std::move(*folder), s.classification(), resume ? resume->iteration : -1);
   std::printf("radmm: run folder %s\n", out.dir().c_str());
   if (resume)
     std::printf("radmm: resuming from %s (iteration %lld, phase %d)\n", resume_path.c_str(),
@@ -113,13 +130,18 @@ int run_train(const std::vector<std::string>& args) {
   std::fflush(stdout);
   Progress progress(s.iterations, s.quiet);
   progress.set_classification(ds.classes > 0);
+  // The watchdog reports through this when the main thread is blocked for good.
+  set_failure_reporter([&out](const Error& e) { out.write_failure(e); });
+  struct Unset {
+    ~Unset() { set_failure_reporter(nullptr); }
+  } unset;
   try {
     TrainHooks hooks;
     hooks.on_iteration = [&](const IterationRecord& r) {
       out.write_metrics(r);
       progress.update(r);
     };
-    hooks.save_checkpoint = [&](const Checkpoint& c) { return write_checkpoint(out.dir(), c); };
+    hooks.save_checkpoint = [&](const Checkpoint& c) { return write_checkpoint(out.folder(), c); };
     hooks.warn = [&](const std::string& text) {
       progress.finish();
       std::fprintf(stderr, "radmm: warning: %s\n", text.c_str());
@@ -181,6 +203,11 @@ int run_train(const std::vector<std::string>& args) {
     progress.finish();
     out.write_failure(e);
     throw;
+  } catch (const std::bad_alloc&) {
+    progress.finish();
+    Error err = out_of_memory_error(s, ds);
+    out.write_failure(err);
+    throw err;
   } catch (const std::exception& e) {
     progress.finish();
     Error err(ExitCode::kSoftware, std::string("internal error: ") + e.what(), "training", "please report this");
@@ -279,7 +306,7 @@ int run_predict(const std::vector<std::string>& args) {
     if (y.size()) o << ',' << format_double(y(0, r));
     o << '\n';
   }
-  if (out_path == "-") std::cout << o.str();
+  if (out_path == "-") write_stdout(o.str());
   else write_file_atomic(out_path, o.str());
   if (y.size()) {
     const double mse = (pred - y).squaredNorm() / static_cast<double>(y.size());
@@ -314,7 +341,7 @@ int run_split(const std::vector<std::string>& args) {
     const bool held_out = side[r][1] != 'r';  // test or validation
     o << r + 1 << ',' << side[r] << ',' << (held_out && group_in_train[sp.copy_of[r]] ? 1 : 0) << '\n';
   }
-  std::cout << o.str();
+  write_stdout(o.str());
   return 0;
 }
 

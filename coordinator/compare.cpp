@@ -16,6 +16,7 @@
 #include "common/io.hpp"
 #include "common/plot.hpp"
 #include "coordinator/cli.hpp"
+#include "coordinator/depth_study.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
 
@@ -33,6 +34,7 @@ struct CompareOptions {
   std::vector<double> ridge_lambdas{1e-2, 1e-1, 1, 10, 100, 1000};
   int batch = 128, epochs = 300;
   std::string out_dir;
+  std::vector<std::string> inits;  ///< --init values to run (depth study); empty = the train option's
 };
 
 /// One method's chosen run on one seed.
@@ -45,6 +47,11 @@ struct Outcome {
   double best_eval_val = 0;          ///< lowest per-evaluation validation MSE (metrics.csv's val_mse)
   double to_target = -1;             ///< seconds to reach the target validation MSE (-1 = not reached)
   std::vector<double> t, v;          ///< validation MSE against seconds
+  // Depth study (--inits): the initialisation, and for ADMM its L_beta increases and final relaxation gap.
+  std::string init, note;            ///< note: where a diverged run stopped
+  int lbeta_increases = -1;
+  double relaxation_gap = -1;
+  std::string label(bool with_init) const { return with_init ? method + " (" + init + ")" : method; }
 };
 
 template <class T>
@@ -87,7 +94,26 @@ Outcome outcome_of(const std::string& method, const TrainResult& r) {
       o.v.push_back(h.val_mse);
     }
   if (!o.v.empty()) o.best_eval_val = *std::min_element(o.v.begin(), o.v.end());
+  if (method == "admm") {
+    o.lbeta_increases = r.diagnostics.violations;
+    for (const IterationRecord& h : r.history)
+      if (h.relaxation_gap >= 0) o.relaxation_gap = h.relaxation_gap;
+  }
   return o;
+}
+
+/// An ADMM run (or the untrained network) that may diverge: a diverged run becomes a row, not an exit.
+Outcome admm_outcome(const std::string& method, const Settings& t, const Dataset& ds) {
+  try {
+    return outcome_of(method, train(t, ds, TrainHooks{}));
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kDiverged) throw;
+    Outcome o;
+    o.method = method;
+    o.diverged = true;
+    o.note = e.what_text() + ", " + e.where();
+    return o;
+  }
 }
 
 /// A backprop method over its learning-rate grid; the lowest validation MSE of the reported
@@ -114,6 +140,7 @@ Outcome tuned_backprop(const Settings& base, const Dataset& ds, const std::strin
       if (best.diverged || o.val < best.val) best = o;
     } catch (const Error& e) {
       if (e.code() != ExitCode::kDiverged) throw;
+      if (best.diverged && best.note.empty()) best.note = "lr " + format_double(lr) + ": " + e.what_text() + ", " + e.where();
     }
   }
   best.tuning_s = tuning;
@@ -174,7 +201,8 @@ Stats stats_of(const std::vector<double>& x) {
 
 std::string fixed(double v, int digits = 3) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  if (std::abs(v) >= 1e5) std::snprintf(buf, sizeof buf, "%.2g", v);  // an exploded MSE stays short
+  else std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
 }
 
@@ -206,6 +234,7 @@ int run_compare(const std::vector<std::string>& all_args) {
     else if (a == "--batch") opt.batch = parse_values<int>("batch", value()).front();
     else if (a == "--epochs") opt.epochs = parse_values<int>("epochs", value()).front();
     else if (a == "--compare-out") opt.out_dir = value();
+    else if (a == "--inits") opt.inits = parse_names(value());
     else if (a == "--help" || a == "-h") help = true;
     else args.push_back(a);
   }
@@ -213,7 +242,7 @@ int run_compare(const std::vector<std::string>& all_args) {
     std::cout
         << "usage: radmm compare [--datasets A,B] [--depths 5,20] [--seeds 11,12,13] [--methods LIST]\n"
            "                     [--adam-lrs LIST] [--gd-lrs LIST] [--batch B] [--epochs E] [--compare-out DIR]\n"
-           "                     [train options]\n\n"
+           "                     [--inits scaled,plain] [train options]\n\n"
            "Every method on the same split, network and initial weights, one core each (in-process):\n"
            "  admm       the train options as given (--iterations, --patience, ...)\n"
            "  adam, gd   mini-batch B (default 128), at most E epochs (default 300) with --patience, the\n"
@@ -227,6 +256,9 @@ int run_compare(const std::vector<std::string>& all_args) {
            "by default: 1-3 chose radmm's defaults. --datasets / --depths default to --data / --depth.\n"
            "Writes DIR/compare.csv (one row per data set, depth, seed and method), DIR/compare.md (means\n"
            "and the command) and DIR/<data>-d<depth>.svg (validation MSE against seconds, first seed).\n"
+           "--inits runs every method once per initialisation (radmm train --init); with several --depths\n"
+           "DIR/<data>-depth.svg plots test MSE and seconds against depth, one line per method, a panel per\n"
+           "initialisation, and compare.md gets a depth table (\"diverged\" where every seed or grid value did).\n"
            "Train options: radmm train --help.\n";
     return 0;
   }
@@ -244,6 +276,11 @@ int run_compare(const std::vector<std::string>& all_args) {
       throw Error(ExitCode::kUsage, "unknown method '" + m + "'", "--methods", "admm, adam, gd, ridge, untrained");
   if (opt.batch < 0 || opt.epochs < 1)
     throw Error(ExitCode::kUsage, "--batch must be >= 0 and --epochs >= 1", "command line", "");
+  if (opt.inits.empty()) opt.inits = {base.init};
+  for (const std::string& i : opt.inits)
+    if (i != "scaled" && i != "plain")
+      throw Error(ExitCode::kUsage, "unknown initialisation '" + i + "'", "--inits", "scaled, plain");
+  const bool by_init = opt.inits.size() > 1;
   if (opt.datasets.empty()) opt.datasets = {base.data};
   if (opt.depths.empty()) opt.depths = {base.depth};
   if (opt.out_dir.empty()) opt.out_dir = "runs/compare-" + timestamp_utc();
@@ -263,7 +300,7 @@ int run_compare(const std::vector<std::string>& all_args) {
 
   std::ostringstream csv, md;
   csv << "data,depth,seed,method,choice,selected,iterations,train_mse,val_mse,test_mse,seconds,tuning_s,"
-         "target_val_mse,time_to_target_s\n";
+         "target_val_mse,time_to_target_s,init,lbeta_increases,relaxation_gap,diverged_at\n";
   md << "# ADMM against tuned backprop and two reference lines\n\n"
      << "Test MSE (mean ± sd over seeds " << [&] {
           std::string s;
@@ -275,6 +312,7 @@ int run_compare(const std::vector<std::string>& all_args) {
         "Adam's lowest, with the seeds that reached it.\n\nReproduce: `"
      << repro.str() << "`\n";
   for (const std::string& data : opt.datasets) {
+    std::vector<DepthPoint> depth_points;
     for (int depth : opt.depths) {
       std::map<std::string, std::vector<Outcome>> by_method;
       Panel panel{"validation MSE, " + data_label(data) + ", depth " + std::to_string(depth) + " (seed " +
@@ -288,53 +326,75 @@ int run_compare(const std::vector<std::string>& all_args) {
         const Dataset ds = make_dataset(tables.at(data), s.target, s.test_fraction, s.seed, s.grouped_split(),
                                         s.validation_fraction);
         std::vector<Outcome> row;
-        for (const std::string& m : opt.methods) {
-          std::fprintf(stderr, "radmm compare: %s depth %d seed %llu: %s\n", data.c_str(), depth,
-                       static_cast<unsigned long long>(seed), m.c_str());
-          if (m == "admm") {
-            Settings t = s;
-            t.method = "admm";
-            row.push_back(outcome_of("admm", train(t, ds, TrainHooks{})));
-          } else if (m == "adam" || m == "gd") {
-            row.push_back(tuned_backprop(s, ds, m, m == "adam" ? opt.adam_lrs : opt.gd_lrs, opt));
-          } else if (m == "ridge") {
-            row.push_back(tuned_ridge(ds, opt));
-          } else {
-            Settings t = s;
-            t.method = "admm";
-            t.iterations = 0;
-            row.push_back(outcome_of("untrained", train(t, ds, TrainHooks{})));
+        for (const std::string& init : opt.inits) {
+          s.init = init;
+          for (const std::string& m : opt.methods) {
+            if (m == "ridge" && init != opt.inits.front()) continue;  // no network: once per seed
+            std::fprintf(stderr, "radmm compare: %s depth %d seed %llu: %s%s\n", data.c_str(), depth,
+                         static_cast<unsigned long long>(seed), m.c_str(), by_init ? (" " + init).c_str() : "");
+            if (m == "admm") {
+              Settings t = s;
+              t.method = "admm";
+              row.push_back(admm_outcome("admm", t, ds));
+            } else if (m == "adam" || m == "gd") {
+              row.push_back(tuned_backprop(s, ds, m, m == "adam" ? opt.adam_lrs : opt.gd_lrs, opt));
+            } else if (m == "ridge") {
+              row.push_back(tuned_ridge(ds, opt));
+            } else {
+              Settings t = s;
+              t.method = "admm";
+              t.iterations = 0;
+              row.push_back(admm_outcome("untrained", t, ds));
+            }
+            row.back().init = m == "ridge" ? "-" : init;
           }
         }
-        // The target: the tuned Adam's lowest validation MSE (none without adam in the list).
-        double target = -1;
-        for (const Outcome& o : row)
-          if (o.method == "adam" && !o.diverged) target = o.best_eval_val;
         for (Outcome& o : row) {
+          // The target: the tuned Adam's lowest validation MSE with the same initialisation (none
+          // without adam in the list).
+          double target = -1;
+          for (const Outcome& a : row)
+            if (a.method == "adam" && a.init == o.init && !a.diverged) target = a.best_eval_val;
+          if (o.method == "ridge")
+            for (const Outcome& a : row)
+              if (a.method == "adam" && a.init == opt.inits.front() && !a.diverged) target = a.best_eval_val;
           if (target >= 0) o.to_target = time_to_target(o, target);
           csv << data << ',' << depth << ',' << seed << ',' << o.method << ',' << o.choice << ',';
           if (o.diverged) {
-            csv << ",,diverged,diverged,diverged,,," << (target >= 0 ? format_double(target) : "") << ",\n";
+            csv << ",,diverged,diverged,diverged,,," << (target >= 0 ? format_double(target) : "") << ",";
           } else {
             csv << o.selected << ',' << o.iterations << ',' << format_double(o.train) << ',' << format_double(o.val)
                 << ',' << format_double(o.test) << ',' << format_double(o.seconds) << ',' << format_double(o.tuning_s)
                 << ',' << (target >= 0 ? format_double(target) : "") << ','
-                << (o.to_target >= 0 ? format_double(o.to_target) : "") << '\n';
+                << (o.to_target >= 0 ? format_double(o.to_target) : "");
           }
+          std::string note = o.note;
+          std::replace(note.begin(), note.end(), ',', ';');
+          csv << ',' << o.init << ',' << (o.lbeta_increases >= 0 ? std::to_string(o.lbeta_increases) : "") << ','
+              << (o.relaxation_gap >= 0 ? format_double(o.relaxation_gap) : "") << ',' << note << '\n';
           if (seed == opt.seeds.front() && !o.diverged) {
-            Series line{o.method + (o.choice.empty() ? "" : " (" + o.choice + ")"), o.t, o.v};
+            Series line{o.label(by_init && o.method != "ridge") + (o.choice.empty() ? "" : " (" + o.choice + ")"), o.t, o.v};
             if (o.t.empty()) line = {line.name, {0.0, o.seconds}, {o.val, o.val}, true};  // one-shot: a level
             panel.series.push_back(line);
           }
-          by_method[o.method].push_back(o);
+          by_method[o.label(by_init && o.method != "ridge")].push_back(o);
+          depth_points.push_back({o.method, o.init, depth, o.diverged, o.test, o.seconds, o.lbeta_increases, o.relaxation_gap});
         }
         write_file_atomic(opt.out_dir + "/compare.csv", csv.str());  // partial results survive a stop
       }
       md << "\n## " << data_label(data) << ", depth " << depth << ", width " << base.width << "\n\n"
-         << "| method | test MSE | per seed | validation MSE | train MSE | chosen | seconds | tuning s | to target |\n"
-         << "|---|---|---|---|---|---|---|---|---|\n";
-      for (const std::string& m : opt.methods) {
+         << "| method | test MSE | per seed | validation MSE | train MSE | chosen | seconds | tuning s | to target "
+            "| L_beta increases | relaxation gap |\n"
+         << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+      std::vector<std::string> labels;
+      for (const std::string& init : opt.inits)
+        for (const std::string& m : opt.methods)
+          if (m != "ridge" || init == opt.inits.front()) labels.push_back(by_init && m != "ridge" ? m + " (" + init + ")" : m);
+      for (const std::string& m : labels) {
         const auto& runs = by_method[m];
+        std::vector<double> increases, gaps;
+        for (const Outcome& o : runs)
+          if (!o.diverged && o.lbeta_increases >= 0) increases.push_back(o.lbeta_increases), gaps.push_back(o.relaxation_gap);
         std::vector<double> test, val, train, secs, tune, reach;
         std::string per_seed, chosen;
         for (const Outcome& o : runs) {
@@ -353,7 +413,8 @@ int run_compare(const std::vector<std::string>& all_args) {
            << (reach.empty() ? std::string("not reached")
                              : fixed(stats_of(reach).mean, 2) + " s (" + std::to_string(reach.size()) + "/" +
                                    std::to_string(runs.size()) + ")")
-           << " |\n";
+           << " | " << (increases.empty() ? "-" : fixed(stats_of(increases).mean, 1)) << " | "
+           << (gaps.empty() ? "-" : fixed(stats_of(gaps).mean, 4)) << " |\n";
       }
       const std::string svg = data_label(data) + "-d" + std::to_string(depth) + ".svg";
       write_file_atomic(opt.out_dir + "/" + svg, svg_panels({panel}, 1));
@@ -361,6 +422,8 @@ int run_compare(const std::vector<std::string>& all_args) {
       std::printf("%s, depth %d: done\n", data_label(data).c_str(), depth);
       std::fflush(stdout);
     }
+    if (opt.depths.size() > 1)
+      md << depth_study_section(data_label(data), opt.depths, opt.methods, opt.inits, depth_points, opt.out_dir);
   }
   write_file_atomic(opt.out_dir + "/compare.md", md.str());
   std::cout << md.str() << "\nwrote " << opt.out_dir << "/compare.csv, compare.md and the plots\n";

@@ -4,6 +4,7 @@
 // thread transport runs the same worker loop in threads, for tests and ThreadSanitizer.
 #include <signal.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "common/error.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/transport.hpp"
+#include "coordinator/watchdog.hpp"
 #include "worker/worker_loop.hpp"
 
 namespace radmm {
@@ -33,6 +35,28 @@ std::string ipc_name_prefix() {
 
 namespace {
 
+/// Bytes a queue takes in /dev/shm, rounded up to pages (Boost's own size formula).
+std::size_t queue_bytes(std::size_t messages) {
+  const std::size_t b = ipc::ipcdetail::mq_hdr_t<ipc::offset_ptr<void>>::get_mem_size(sizeof(Message), messages);
+  return (b + 4095) / 4096 * 4096;
+}
+
+/// Boost 1.74 creates a queue with a bare ftruncate: on a full /dev/shm the first write to it
+/// raises SIGBUS. Refuse up front instead, naming the sizes (RELIABILITY.md T15, STYLE.md P10).
+void check_shm_space(int workers) {
+  // The queues plus 64 KiB of headroom for whatever else starts meanwhile.
+  const std::size_t need = queue_bytes(4 * static_cast<std::size_t>(workers) + 16) +
+                           static_cast<std::size_t>(workers) * queue_bytes(4) + 64 * 1024;
+  struct statvfs fs {};
+  if (::statvfs("/dev/shm", &fs) != 0) return;  // no /dev/shm: Boost's own error will say so
+  const auto avail = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize;
+  if (avail < need)
+    throw Error(ExitCode::kOsErr,
+                "/dev/shm has " + std::to_string(avail / 1024) + " KiB free but the message queues need " +
+                    std::to_string(need / 1024) + " KiB (64 KiB of it headroom)",
+                "/dev/shm", "free space there (radmm cleanup removes stale radmm objects) or enlarge it (docker --shm-size)");
+}
+
 std::string layers_text(const Region& r) {
   return r.first == r.last ? "layer " + std::to_string(r.first)
                            : "layers " + std::to_string(r.first) + "-" + std::to_string(r.last);
@@ -45,8 +69,10 @@ class WorkerGroup : public Transport {
       : kernel_(kernel), regions_(regions), timeout_(timeout), prefix_(ipc_name_prefix()) {
     const int p = static_cast<int>(regions.size());
     cb_ = create_control(control, kernel.dims(), p);
+    share_stop_signal(&cb_->stop_signal);
     ipc::permissions perm;
     perm.set_permissions(0600);
+    check_shm_space(p);
     try {
       reports_ = std::make_unique<ipc::message_queue>(ipc::create_only, (prefix_ + "_rep").c_str(), 4 * p + 16,
                                                       sizeof(Message), perm);
@@ -78,15 +104,19 @@ class WorkerGroup : public Transport {
     WorkerSlot* slots = slots_of(cb_);
     for (int w = 0; w < workers(); ++w) slots[w].go.post();
     const double deadline = now_seconds() + timeout_;
+    arm(deadline);
     for (int w = 0; w < workers(); ++w) {
-      if (!timed_wait_checked(slots[w].done, deadline, 0.1, [&] { check_workers(ph, iter); })) {
-        check_workers(ph, iter);  // a death explains the delay better than the deadline
+      // Only waitpid between slices: a worker's error report comes with its exit, so the
+      // queues are read only after that, never while a live peer might hold their lock.
+      if (!timed_wait_checked(slots[w].done, deadline, 0.1, [&] { check_alive(ph, iter); })) {
+        check_alive(ph, iter);  // a death explains the delay better than the deadline
         fail(ExitCode::kDeadline,
              describe(w) + " did not finish within --phase-timeout " + format_double(timeout_) + " s",
              std::string("phase ") + phase_name(ph) + " of iteration " + std::to_string(iter),
              "the worker hangs or is stopped; raise --phase-timeout if it is just slow");
       }
     }
+    disarm();
     PhaseReport rep;
     for (int w = 0; w < workers(); ++w) {  // regions are in layer order: the first bad block wins
       if (slots[w].bad && !rep.bad) rep.bad = slots[w].bad;
@@ -100,11 +130,13 @@ class WorkerGroup : public Transport {
     stopped_ = true;
     Message m;
     m.type = MsgType::kStop;
+    arm(now_seconds() + 6.0);
     for (int w = 0; w < workers(); ++w) {
       send_message(*commands_[w], m);
       slots_of(cb_)[w].go.post();
     }
     join_all(5.0);
+    disarm();
     collect_stats();
     unlink_names();
   }
@@ -114,15 +146,13 @@ class WorkerGroup : public Transport {
   virtual void check_alive(Phase ph, std::int64_t iter) = 0;
   /// Waits up to `seconds` for all workers to end, then forces them.
   virtual void join_all(double seconds) = 0;
+  /// The main thread enters / leaves an IPC wait that must end by `deadline` (the watchdog's cue).
+  virtual void arm(double deadline) {}
+  virtual void disarm() {}
 
   std::string describe(int w) const {
     return "worker " + std::to_string(w) + " (pid " + std::to_string(stats_[w].pid) + ", " +
            layers_text(regions_[w]) + ")";
-  }
-
-  void check_workers(Phase ph, std::int64_t iter) {
-    drain_reports();
-    check_alive(ph, iter);
   }
 
   /// Reads pending reports; an error report ends the run with the worker's own text.
@@ -146,6 +176,7 @@ class WorkerGroup : public Transport {
 
   void wait_for_hellos() {
     const double deadline = now_seconds() + std::min(timeout_, 30.0);
+    arm(deadline);
     while (hellos_ < workers()) {
       drain_reports();
       check_alive(Phase::kWeights, 0);
@@ -153,6 +184,7 @@ class WorkerGroup : public Transport {
         fail(ExitCode::kOsErr, "workers did not start", "start-up handshake", "check system load and limits");
       ::usleep(1000);
     }
+    disarm();
     unlink_names();  // everyone has attached: nothing of this run stays in /dev/shm
   }
 
@@ -191,6 +223,7 @@ class WorkerGroup : public Transport {
     env.control = cb_;
     env.reports = reports_.get();
     env.commands = commands_[w].get();
+    env.reports_name = prefix_ + "_rep";
     return env;
   }
 
@@ -230,9 +263,14 @@ class ForkTransport final : public WorkerGroup {
       stats_[w].pid = pid;
       alive_.push_back(true);
     }
+    // Started after every fork (a forked child gets no copy of a running thread).
+    std::vector<Watchdog::Worker> watched;
+    for (int w = 0; w < workers(); ++w) watched.push_back({stats_[w].pid, describe(w)});
+    watchdog_ = std::make_unique<Watchdog>(std::move(watched), names_, kWatchdogGraceS);
     wait_for_hellos();
   }
   ~ForkTransport() override {
+    share_stop_signal(nullptr);
     if (!stopped_) {
       stopped_ = true;
       join_all(0.0);
@@ -248,7 +286,10 @@ class ForkTransport final : public WorkerGroup {
       const pid_t r = ::waitpid(stats_[w].pid, &status, WNOHANG);
       if (r != stats_[w].pid) continue;
       alive_[w] = false;
-      drain_reports();  // the worker's own error text, if it sent one, is the better message
+      if (watchdog_) watchdog_->reaped(w);
+      // A worker that exited finished its own error report, so the queue is not held; one
+      // killed by a signal may have died inside a queue call, so its queues are not touched.
+      if (WIFEXITED(status)) drain_reports();
       std::string how;
       if (WIFSIGNALED(status)) {
         const int sig = WTERMSIG(status);
@@ -277,11 +318,20 @@ class ForkTransport final : public WorkerGroup {
         ::usleep(1000);
       }
       alive_[w] = false;
+      if (watchdog_) watchdog_->reaped(w);
     }
+  }
+  void arm(double deadline) override {
+    if (watchdog_) watchdog_->arm(deadline);
+  }
+  void disarm() override {
+    if (watchdog_) watchdog_->disarm();
   }
 
  private:
+  static constexpr double kWatchdogGraceS = 2.0;
   std::vector<bool> alive_;
+  std::unique_ptr<Watchdog> watchdog_;
 };
 
 class ThreadTransport final : public WorkerGroup {
@@ -309,7 +359,7 @@ class ThreadTransport final : public WorkerGroup {
  protected:
   void check_alive(Phase ph, std::int64_t iter) override {
     for (int w = 0; w < workers(); ++w)
-      if (results_[w].load() > 0)
+      if (results_[w].load() > 0 && (drain_reports(), true))
         fail(ExitCode::kWorkerFailed, describe(w) + " ended with status " + std::to_string(results_[w].load()),
              std::string("phase ") + phase_name(ph) + " of iteration " + std::to_string(iter), "");
   }

@@ -3,10 +3,12 @@
 // stderr and the documented exit code.
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/io.hpp"
 #include "coordinator/cli.hpp"
 #include "coordinator/plot_runs.hpp"
 
@@ -27,6 +29,7 @@ const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace radmm;
+  ensure_standard_fds();  // before anything is opened: no file may become "stdout"
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(kUsage, stdout);
@@ -51,6 +54,10 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     std::fprintf(stderr, "%s\n", e.line().c_str());
     return static_cast<int>(e.code());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "radmm: error[os]: out of memory, %s, reduce the problem size or raise the limit (ulimit -v)\n",
+                 command.c_str());
+    return static_cast<int>(ExitCode::kOsErr);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "radmm: error[internal]: %s, %s, please report this\n", e.what(), command.c_str());
     return static_cast<int>(ExitCode::kSoftware);

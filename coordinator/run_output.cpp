@@ -2,6 +2,7 @@
 #include "coordinator/run_output.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/backprop.hpp"
 #include "common/io.hpp"
 #include "common/plot.hpp"
 #include "coordinator/plot_runs.hpp"
@@ -28,20 +30,22 @@ std::string RunOutput::metrics_header(bool classification) {
   return h + (classification ? ",train_accuracy,val_accuracy,train_loss,val_loss\n" : "\n");
 }
 
-RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
-  dir_ = s.out;
-  if (dir_.empty()) {
-    dir_ = "runs/" + timestamp_utc();
-    // Two runs in the same second get distinct folders.
-    for (int k = 2; ::access(dir_.c_str(), F_OK) == 0; ++k) dir_ = "runs/" + timestamp_utc() + "-" + std::to_string(k);
-  }
-  make_output_dir(dir_);
-  const std::string path = dir_ + "/metrics.csv";
-  classification_ = s.classification();
+std::string RunOutput::folder_for(const Settings& s) {
+  if (!s.out.empty()) return s.out;
+  std::string dir = "runs/" + timestamp_utc();
+  // Two runs in the same second get distinct folders.
+  for (int k = 2; ::access(dir.c_str(), F_OK) == 0; ++k) dir = "runs/" + timestamp_utc() + "-" + std::to_string(k);
+  return dir;
+}
+
+RunOutput::RunOutput(RunFolder folder, bool classification, std::int64_t resumed_iteration)
+    : folder_(std::move(folder)), classification_(classification) {
+  const std::string path = dir() + "/metrics.csv";
   std::string kept = metrics_header(classification_);
-  if (resumed_iteration >= 0 && ::access(path.c_str(), F_OK) == 0) {
+  struct stat st {};
+  if (resumed_iteration >= 0 && ::fstatat(folder_.fd(), "metrics.csv", &st, AT_SYMLINK_NOFOLLOW) == 0) {
     // Keep complete rows up to the checkpoint; rows after it will be written again.
-    std::istringstream in(read_file(path));
+    std::istringstream in(read_file_at(folder_.fd(), "metrics.csv", path));
     std::string line;
     std::getline(in, line);
     while (std::getline(in, line) && in.good()) {
@@ -49,12 +53,13 @@ RunOutput::RunOutput(const Settings& s, std::int64_t resumed_iteration) {
       kept += line + "\n";
     }
   }
-  ::unlink((dir_ + "/failure.json").c_str());  // from the interrupted attempt
-  write_file_atomic(path, kept);
-  metrics_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ::unlinkat(folder_.fd(), "failure.json", 0);  // from the interrupted attempt
+  write_file_at(folder_.fd(), "metrics.csv", kept, kOutputMode, path);
+  metrics_fd_ = ::openat(folder_.fd(), "metrics.csv", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   if (metrics_fd_ < 0)
     throw Error(ExitCode::kCantCreate, std::string("cannot open metrics file: ") + std::strerror(errno), path,
                 "choose a writable --out");
+  metrics_size_ = static_cast<off_t>(kept.size());
 }
 
 RunOutput::~RunOutput() {
@@ -74,15 +79,31 @@ void RunOutput::write_metrics(const IterationRecord& r) {
       << mse_text(r.val_loss);
   o << '\n';
   const std::string line = o.str();
-  // One write per line: a crash leaves a valid prefix of complete rows.
-  if (::write(metrics_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-    throw Error(ExitCode::kIoErr, std::string("write failed: ") + std::strerror(errno), dir_ + "/metrics.csv",
-                "check free space");
+  // One write per line; should it fail part-way, the partial row is cut off again, so the
+  // file stays a valid prefix of complete rows whatever happens next.
+  std::size_t done = 0;
+  while (done < line.size()) {
+    errno = 0;
+    const ssize_t w = ::write(metrics_fd_, line.data() + done, line.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int e = errno ? errno : ENOSPC;  // a short write sets no errno; the retry tells why
+      if (done > 0) {
+        const int cut = ::ftruncate(metrics_fd_, metrics_size_);  // best effort: the error below is the news
+        (void)cut;
+      }
+      throw Error(ExitCode::kIoErr, std::string("write failed: ") + std::strerror(e), dir() + "/metrics.csv",
+                  "check free space; the file keeps its complete rows");
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  metrics_size_ += static_cast<off_t>(line.size());
 }
 
 void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainResult& r) {
   std::ostringstream o;
-  o << "{\n  \"termination\": \"" << json_escape(r.termination) << "\",\n"
+  o << "{\n  \"run_id\": \"" << run_id_text(folder_.run_id()) << "\",\n"
+    << "  \"termination\": \"" << json_escape(r.termination) << "\",\n"
     << "  \"iterations\": " << r.iterations << ",\n"
     << "  \"train_mse\": " << json_num(r.train_mse) << ",\n"
     << "  \"val_mse\": " << json_num(r.val_mse) << ",\n"
@@ -141,6 +162,19 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
       << ", \"kl_exponent\": " << json_num(f.kl_exponent) << "},\n    \"relaxation_gap\": "
       << json_num(r.history.empty() ? 0 : std::max(0.0, r.history.back().relaxation_gap)) << "},\n";
   }
+  if (s.backprop()) {
+    // Per layer 1..N: ||dLoss/dW_i||_F at the first step and the largest over the run (docs/depth.md).
+    auto list = [&](const auto& v) {
+      std::ostringstream l;
+      l << '[';
+      for (std::size_t i = 0; i < v.size(); ++i) l << (i ? ", " : "") << json_num(static_cast<double>(v[i]));
+      return l.str() + ']';
+    };
+    o << "  \"gradients\": {\"start_objective\": " << json_num(r.start_objective)
+      << ", \"divergence_factor\": " << json_num(kDivergenceFactor) << ",\n    \"norm_first_step\": "
+      << list(r.grad_norm_first) << ",\n    \"norm_max\": " << list(r.grad_norm_max)
+      << ",\n    \"norm_max_epoch\": " << list(r.grad_norm_max_epoch) << "},\n";
+  }
   o << "  \"state_bytes\": " << r.state_bytes << ",\n"
     << "  \"data\": {\"source\": \"" << json_escape(s.data) << "\", \"target\": \"" << json_escape(ds.target_name)
     << "\", \"rows\": " << ds.rows_total << ", \"train_rows\": " << ds.x_train.cols() << ", \"validation_rows\": " << ds.x_val.cols()
@@ -164,13 +198,15 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
   }
   o << "\n  ],\n  \"version\": \"" << RADMM_VERSION << "\",\n"
     << "  \"settings\": " << settings_to_json(s) << "\n}\n";
-  write_file_atomic(dir_ + "/summary.json", o.str());
+  write_file_at(folder_.fd(), "summary.json", o.str(), kOutputMode, dir() + "/summary.json");
 }
 
-void RunOutput::write_model(const Model& m) { save_model(dir_ + "/model.bin", m); }
+void RunOutput::write_model(const Model& m) {
+  write_file_at(folder_.fd(), "model.bin", serialize_model(m), kOutputMode, dir() + "/model.bin");
+}
 
 void RunOutput::write_plot() {
-  MetricsTable t = read_metrics(dir_ + "/metrics.csv");
+  MetricsTable t = read_metrics(dir() + "/metrics.csv");
   const bool accuracy = t.has_accuracy();  // classification: accuracy panels instead of MSE
   if (accuracy) t.train_mse = t.train_accuracy, t.val_mse = t.val_accuracy;
   Series l_iter{"L_beta", t.iter, t.lagrangian}, l_time{"L_beta", t.elapsed_s, t.lagrangian};
@@ -196,7 +232,7 @@ void RunOutput::write_plot() {
     panels[2] = {"accuracy (forward pass)", "iteration", "accuracy", {train, test}, false};
     panels[3] = {"accuracy (forward pass)", "seconds", "accuracy", {train_t, test_t}, false};
   }
-  write_file_atomic(dir_ + "/convergence.svg", svg_panels(panels, 2));
+  write_file_at(folder_.fd(), "convergence.svg", svg_panels(panels, 2), kOutputMode, dir() + "/convergence.svg");
 }
 
 void RunOutput::write_failure(const Error& e) noexcept {
@@ -206,7 +242,7 @@ void RunOutput::write_failure(const Error& e) noexcept {
       << "\",\n  \"what\": \"" << json_escape(e.what_text()) << "\",\n  \"where\": \"" << json_escape(e.where())
       << "\",\n  \"hint\": \"" << json_escape(e.hint()) << "\",\n  \"message\": \"" << json_escape(e.line())
       << "\"\n}\n";
-    write_file_atomic(dir_ + "/failure.json", o.str());
+    write_file_at(folder_.fd(), "failure.json", o.str(), kOutputMode, dir() + "/failure.json");
   } catch (...) {
   }
 }

@@ -1,10 +1,12 @@
 // The run folder: metrics.csv (one complete line per iteration, flushed), summary.json,
-// model.bin, convergence.svg and, on failure, failure.json, all but metrics.csv written atomically.
+// model.bin, convergence.svg and, on failure, failure.json, all but metrics.csv written atomically,
+// every one relative to the locked run folder's descriptor.
 #pragma once
 #include <cstdio>
 #include <string>
 
 #include "common/error.hpp"
+#include "common/run_folder.hpp"
 #include "common/settings.hpp"
 #include "coordinator/trainer.hpp"
 
@@ -12,12 +14,15 @@ namespace radmm {
 
 class RunOutput {
  public:
-  /// Creates the folder (default runs/<timestamp>) and checks it is writable (exit 73 if not).
+  /// Writes into `folder` (RunFolder::create for a new run, open_existing for --resume).
   /// When resuming after `resumed_iteration` (>= 0), metrics.csv keeps its rows up to that
   /// iteration and continues after them.
-  explicit RunOutput(const Settings& s, std::int64_t resumed_iteration = -1);
+  RunOutput(RunFolder folder, bool classification, std::int64_t resumed_iteration = -1);
   ~RunOutput();
-  const std::string& dir() const { return dir_; }
+  /// --out, or a fresh runs/<timestamp>[-k] when it is empty.
+  static std::string folder_for(const Settings& s);
+  const std::string& dir() const { return folder_.path(); }
+  RunFolder& folder() { return folder_; }
   /// Appends one metrics.csv row; throws Error(kIoErr) if the write fails.
   void write_metrics(const IterationRecord& r);
   void write_summary(const Settings& s, const Dataset& ds, const TrainResult& res);
@@ -31,9 +36,10 @@ class RunOutput {
   static std::string metrics_header(bool classification = false);
 
  private:
-  std::string dir_;
+  RunFolder folder_;
   int metrics_fd_ = -1;
   bool classification_ = false;
+  off_t metrics_size_ = 0;  ///< bytes of complete rows: a failed write is truncated back to it
 };
 
 /// Progress: a live line on a terminal, plain log lines otherwise.

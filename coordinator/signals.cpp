@@ -10,6 +10,7 @@ namespace radmm {
 
 namespace {
 volatile std::sig_atomic_t g_signal = 0;
+std::atomic<std::atomic<std::int32_t>*> g_shared{nullptr};
 
 void on_signal(int sig) {
   if (g_signal != 0) {
@@ -19,6 +20,7 @@ void on_signal(int sig) {
     ::_exit(128 + sig);
   }
   g_signal = sig;
+  if (std::atomic<std::int32_t>* shared = g_shared.load()) shared->store(sig);
 }
 }  // namespace
 
@@ -35,6 +37,11 @@ void install_signal_handlers() {
 }
 
 int stop_signal() { return g_signal; }
+
+void share_stop_signal(std::atomic<std::int32_t>* flag) {
+  if (flag && g_signal) flag->store(g_signal);
+  g_shared.store(flag);
+}
 
 Error stop_error(int sig, const std::string& where, const std::string& hint) {
   const ExitCode code = sig == SIGINT ? ExitCode::kSigInt : sig == SIGHUP ? ExitCode::kSigHup : ExitCode::kSigTerm;

@@ -9,16 +9,17 @@
 #include "common/error.hpp"
 #include "common/io.hpp"
 #include "common/rng.hpp"
+#include "coordinator/resume_book.hpp"
 #include "coordinator/signals.hpp"
 #include "worker/protocol.hpp"
 
 namespace radmm {
 
 template <class T>
-void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed, Loss loss) {
+void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed, bool scale_branches, Loss loss) {
   const Dims& d = s.dims();
   Rng rng(seed);
-  const double branch = 1.0 / std::sqrt(static_cast<double>(d.depth));
+  const double branch = scale_branches ? 1.0 / std::sqrt(static_cast<double>(d.depth)) : 1.0;
   for (int i = 1; i <= d.depth; ++i) {
     auto w = s.W(i);
     const auto fan_in = static_cast<double>(w.cols() - 1);
@@ -106,6 +107,23 @@ class Snapshot {
   void take(const StateT<T>& s) {
     blocks_.clear();
     for_each_block(s, [&](const auto& b) { blocks_.emplace_back(b); });
+  }
+  /// x^k as raw bytes (a checkpoint inside an iteration), and back.
+  std::string bytes() const {
+    std::string out;
+    for (const auto& b : blocks_) out.append(reinterpret_cast<const char*>(b.data()), sizeof(T) * std::size_t(b.size()));
+    return out;
+  }
+  bool load(const StateT<T>& s, const std::string& bytes) {
+    take(s);  // the shapes
+    std::size_t off = 0;
+    for (auto& b : blocks_) {
+      const std::size_t n = sizeof(T) * std::size_t(b.size());
+      if (off + n > bytes.size()) return false;
+      std::memcpy(b.data(), bytes.data() + off, n);
+      off += n;
+    }
+    return off == bytes.size();
   }
   /// Returns sum ||x - x^k||^2 and makes x the new x^k.
   double advance(const StateT<T>& s) {
@@ -240,7 +258,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   } else {
     s.X() = ds.x_train.cast<T>();
     s.Y() = ds.y_scaler.apply(ds.y_train).cast<T>();
-    initialise_state(s, act, st.seed, pen.loss);
+    initialise_state(s, act, st.seed, st.scaled_init(), pen.loss);
     if (!pen.dual) s.Lambda().setZero();  // BCD: the penalty-only member of the family
   }
 
@@ -262,6 +280,11 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   MatT<T> z(dims.width, dims.samples);
   const double t_start = now_seconds();
   std::string last_checkpoint;
+  // Diagnostics: x^k and L_beta at the start of each iteration (after a re-projection, if any).
+  Snapshot<T> snapshot;
+  std::vector<StepRecord> steps;
+  double l_start = 0;
+  bool iteration_restarted = false;  // the current iteration began with a re-projection
 
   auto checkpoint = [&](int done_iterations, int next_phase) {
     if (!hooks.save_checkpoint) return;
@@ -275,6 +298,9 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     c.scalar_bytes = sizeof(T);
     c.state.assign(reinterpret_cast<const char*>(s.base()), buffer.layout().bytes());
     c.selection = selection;
+    ResumeBook book{res.diagnostics.violations, res.diagnostics.restarts, l_start, next_phase && iteration_restarted,
+                    steps, st.diagnostics && next_phase ? snapshot.bytes() : std::string()};
+    c.resume_extra = encode_resume_book(book);
     last_checkpoint = hooks.save_checkpoint(c);
   };
   // Stop at a phase boundary: checkpoint the exact position, then report the signal.
@@ -296,13 +322,24 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
                     "; lower --beta or raise --alpha / --lambda");
   };
 
-  // Diagnostics: x^k and L_beta at the start of each iteration (after a re-projection, if any).
-  Snapshot<T> snapshot;
-  std::vector<StepRecord> steps;
-  double l_start = 0;
+  bool split_measured = false;  // a resumed split iteration whose x^k came with the checkpoint
   if (st.diagnostics) {
     snapshot.take(s);
     l_start = lagrangian_of(s, pen, z);
+  }
+  if (resume && !resume->resume_extra.empty()) {  // continue the diagnostics exactly
+    const ResumeBook book = decode_resume_book(resume->resume_extra, "--resume");
+    res.diagnostics.violations = book.violations;
+    res.diagnostics.restarts = book.restarts;
+    steps = book.steps;
+    iteration_restarted = book.restart;
+    if (st.diagnostics) l_start = book.l_start;
+    if (st.diagnostics && first_phase > 0 && !book.snapshot.empty()) {
+      if (!snapshot.load(s, book.snapshot))
+        throw Error(ExitCode::kDataErr, "the checkpoint's diagnostics copy does not match the state", "--resume",
+                    "resume with the settings of the original run");
+      split_measured = true;
+    }
   }
   auto warn = [&](const std::string& text) {
     if (hooks.warn) hooks.warn(text);
@@ -320,10 +357,12 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     rec.iter = k;
     const int phase0 = k == first_iteration ? first_phase : 0;
     const double t0 = now_seconds();
+    if (phase0 > 0) rec.restart = iteration_restarted;  // a resume inside the iteration
+    else iteration_restarted = false;
     if (phase0 == 0 && st.reproject_every > 0 && k > 1 && (k - 1) % st.reproject_every == 0) {
       // Workers are idle between iterations: the coordinator rewrites the auxiliaries in place.
       project_to_forward(s, act, pen.dual, pen.loss);
-      rec.restart = true;
+      rec.restart = iteration_restarted = true;
       ++res.diagnostics.restarts;
       if (st.diagnostics) {
         snapshot.take(s);
@@ -365,7 +404,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
       diverged("non-finite augmented Lagrangian (" + format_double(rec.lagrangian) + ")",
                "output update of iteration " + std::to_string(k));
     if (st.diagnostics) {
-      if (phase0 == 0) {  // a resume that split this iteration measured only part of it
+      if (phase0 == 0 || split_measured) {
         rec.step_sq = snapshot.advance(s);
         rec.decrease = l_start - rec.lagrangian;
         steps.push_back({k, l_start, rec.lagrangian, rec.step_sq, rec.restart});
@@ -429,7 +468,7 @@ TrainResult train(const Settings& st, const Dataset& ds, const TrainHooks& hooks
 }
 
 #define RADMM_INSTANTIATE(T)                                                             \
-  template void initialise_state<T>(const StateT<T>&, Activation, std::uint64_t, Loss);  \
+  template void initialise_state<T>(const StateT<T>&, Activation, std::uint64_t, bool, Loss); \
   template void project_to_forward<T>(const StateT<T>&, Activation, bool, Loss);         \
   template double lagrangian_of<T>(const StateT<T>&, const Penalties&, MatRefT<T>);      \
   template double finish_iteration<T>(const StateT<T>&, const Penalties&);               \

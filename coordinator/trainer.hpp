@@ -27,7 +27,7 @@ struct IterationRecord {
   double phase_s[kPhaseCount] = {};  ///< wall seconds per phase (phase schedule)
   double phase_overhead_s[kPhaseCount] = {};  ///< phase_s minus the slowest worker's compute
   double admm_s = 0;                 ///< wall seconds of the ADMM work (no evaluation)
-  // Diagnostics (--diagnostics): -1 = not measured (off, or the iteration a resume split).
+  // Diagnostics (--diagnostics): -1 = not measured (off).
   double step_sq = -1;               ///< sum over blocks of ||x^{k+1} - x^k||^2
   double decrease = 0;               ///< L_beta at the iteration's start minus L_beta after it
   double relaxation_gap = -1;        ///< ||V_N - Phi(X; W)||^2 / n in target units (eval iterations)
@@ -68,6 +68,11 @@ struct TrainResult {
   Eigen::MatrixXi confusion;
   std::vector<IterationRecord> history;
   DiagnosticsSummary diagnostics;
+  // gd / adam: ||dLoss/dW_i||_F per layer i = 1..N (index i - 1) of the first step's (mini-)batch
+  // gradient, and the largest over every step with the epoch it occurred in.
+  std::vector<double> grad_norm_first, grad_norm_max;
+  std::vector<int> grad_norm_max_epoch;
+  double start_objective = 0;  ///< gd / adam: the mean training objective at the initial weights
   Model model;
 };
 
@@ -81,9 +86,12 @@ struct TrainHooks {
 /// Problem sizes of `s` on the training rows of `ds`.
 Dims dims_of(const Settings& s, const Dataset& ds);
 
-/// Random W (residual branches scaled by 1/sqrt(N)), then project_to_forward. Y must already be in `s`.
+/// He-initialised W (gain 2 for ReLU, 1 for the head; zero biases), then project_to_forward. With
+/// `scale_branches` (--init scaled) the residual branches W_2..W_{N-1} are scaled by 1/sqrt(N);
+/// --init plain draws the same numbers without that factor. Y must already be in `s`.
 template <class T>
-void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed, Loss loss = Loss::kSquared);
+void initialise_state(const StateT<T>& s, Activation act, std::uint64_t seed, bool scale_branches = true,
+                      Loss loss = Loss::kSquared);
 
 /// U_i = W_i V~_{i-1}, V_i = R_i + sigma(U_i), V_N = W_N V~_{N-1} by a forward pass of the current
 /// weights, and Lambda = Y - V_N (0 when `dual` is false). Every penalty term is then 0, so

@@ -177,7 +177,7 @@ TEST_CASE("radmm compare: every method and reference line in the table, each cho
   int rows = 0;
   while (std::getline(in, line)) {
     ++rows;
-    CHECK(std::count(line.begin(), line.end(), ',') == 13);
+    CHECK(std::count(line.begin(), line.end(), ',') == 17);  // 14 columns + the depth study's 4 (test_depth)
   }
   CHECK(rows == 10);
   CHECK(test::run_radmm({"compare", "--methods", "admm,svm", "--compare-out", dir + "/x"}).exit_code == 64);

@@ -10,6 +10,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/interprocess/ipc/message_queue.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+
 #include "common/error.hpp"
 #include "worker/phases.hpp"
 
@@ -41,10 +45,32 @@ FaultPlan FaultPlan::from_env() {
     else fail("unknown key " + key);
   }
   const std::string& a = f.action;
-  if (a != "sigkill" && a != "sigstop" && a != "throw" && a != "abort" && a != "segv" && a != "nan" &&
+  if (a != "sigkill" && a != "sigstop" && a != "throw" && a != "abort" && a != "segv" && a != "nan" && a != "qkill" &&
+      a != "qstop" &&
       a.rfind("exit:", 0) != 0 && a.rfind("sleep:", 0) != 0)
     fail("unknown action '" + a + "'");
   return f;
+}
+
+void FaultPlan::map_queue(const std::string& name) {
+  if (action != "qkill" && action != "qstop") return;
+  namespace ipc = boost::interprocess;
+  ipc::shared_memory_object shm(ipc::open_only, name.c_str(), ipc::read_write);
+  queue_mapping = std::make_shared<ipc::mapped_region>(shm, ipc::read_write);
+}
+
+void FaultPlan::fire_in_queue() const {
+  if (!queue_mapping) return;
+  namespace ipc = boost::interprocess;
+  // Boost 1.74 keeps the queue header (mq_hdr_t, whose m_mutex guards the ring) right after
+  // the managed segment's own header: reach it as the queue's own code does.
+  using Impl = ipc::ipcdetail::managed_open_or_create_impl<ipc::shared_memory_object, 0, true, false>;
+  auto* region = static_cast<ipc::mapped_region*>(queue_mapping.get());
+  auto* hdr = reinterpret_cast<ipc::ipcdetail::mq_hdr_t<ipc::offset_ptr<void>>*>(
+      static_cast<char*>(region->get_address()) + Impl::ManagedOpenOrCreateUserOffset);
+  hdr->m_mutex.lock();
+  ::kill(::getpid(), action == "qkill" ? SIGKILL : SIGSTOP);
+  hdr->m_mutex.unlock();  // after a SIGCONT
 }
 
 bool FaultPlan::fire_before() const {

@@ -1,9 +1,11 @@
 // Deterministic fault injection for the reliability tests: RADMM_FAULT in the environment,
 // e.g. "worker=1,iter=3,phase=W,action=sigkill". Actions: sigkill, sigstop, segv, abort,
-// throw, exit:C, nan (poisons the worker's first block after the phase), sleep:MS.
-// Unset = no faults.
+// throw, exit:C, nan (poisons the worker's first block after the phase), sleep:MS, and
+// qkill / qstop (take the reports queue's internal mutex, then SIGKILL / SIGSTOP: a process
+// dying inside a queue call). iter=0 fires in the start-up hello. Unset = no faults.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace radmm {
@@ -22,6 +24,13 @@ struct FaultPlan {
   /// Runs the action before the phase (signals, throw, exit, sleep); returns true when the
   /// action is "nan", which the caller applies after the phase.
   bool fire_before() const;
+  /// qkill / qstop: maps the message queue `name` while its name still exists (at worker
+  /// start; the names are unlinked after the hello). Other actions: nothing.
+  void map_queue(const std::string& name);
+  /// qkill / qstop: locks the mapped queue's internal mutex and kills / stops this process
+  /// while holding it. Other actions: nothing.
+  void fire_in_queue() const;
+  std::shared_ptr<void> queue_mapping;  ///< the mapped_region of map_queue
 };
 
 }  // namespace radmm

@@ -3,6 +3,7 @@
 // messages of the control queues. See docs/protocol.md.
 #pragma once
 #include <boost/interprocess/sync/interprocess_semaphore.hpp>
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 
@@ -34,7 +35,11 @@ struct alignas(64) ControlBlock {
   Dims dims;
   std::int32_t phase = 0;      ///< written by the coordinator before posting "go"
   std::int64_t iteration = 0;  ///< iteration number of the phase being run
+  /// Set by the coordinator's signal handler: a stop it will turn into a checkpoint. A worker
+  /// that got SIGTERM too (a signal to the whole group) then keeps going; one that got it alone ends.
+  std::atomic<std::int32_t> stop_signal{0};
 };
+static_assert(std::atomic<std::int32_t>::is_always_lock_free, "written from a signal handler, read across processes");
 
 /// Bytes of the control area for P workers.
 constexpr std::size_t control_bytes(int workers) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -37,6 +38,20 @@ namespace {
 struct CoordinatorGone {};
 struct StopRequested {};
 
+volatile std::sig_atomic_t g_sigterm = 0;
+void on_sigterm(int) { g_sigterm = 1; }
+
+/// A SIGTERM this worker got: part of a stop of the whole group (the coordinator recorded it
+/// too and will checkpoint) or meant for this worker alone, which then ends by it.
+void check_sigterm(const WorkerEnv& env) {
+  static double first_seen = 0;
+  if (!g_sigterm || env.control->stop_signal.load() != 0) return;
+  if (first_seen == 0) first_seen = now_seconds();
+  if (now_seconds() - first_seen < 0.5) return;  // the group's signal may still be on its way
+  ::signal(SIGTERM, SIG_DFL);
+  ::raise(SIGTERM);
+}
+
 Message make_message(const WorkerEnv& env, MsgType type, const std::string& text) {
   Message m;
   m.type = type;
@@ -51,6 +66,7 @@ Message make_message(const WorkerEnv& env, MsgType type, const std::string& text
 /// Between wait slices: is the coordinator alive, and has it asked us to stop?
 void check_peers(const WorkerEnv& env) {
   if (env.parent != 0 && ::getppid() != env.parent) throw CoordinatorGone{};
+  if (env.parent != 0) check_sigterm(env);
   Message m;
   std::size_t got = 0;
   unsigned prio = 0;
@@ -62,6 +78,8 @@ void check_peers(const WorkerEnv& env) {
 int worker_loop(WorkerEnv& env) {
   WorkerSlot& slot = slots_of(env.control)[env.rank];
   try {
+    env.fault.map_queue(env.reports_name);
+    if (env.fault.matches(env.rank, 0, 0)) env.fault.fire_in_queue();  // iter=0: in the hello
     send_message(*env.reports, make_message(env, MsgType::kHello, ""));
     while (true) {
       const double t0 = now_seconds();
@@ -72,7 +90,10 @@ int worker_loop(WorkerEnv& env) {
       const double t1 = now_seconds();
       slot.wait_s[phi] += t1 - t0;
       bool poison = false;
-      if (env.fault.matches(env.rank, env.control->iteration, phi)) poison = env.fault.fire_before();
+      if (env.fault.matches(env.rank, env.control->iteration, phi)) {
+        env.fault.fire_in_queue();
+        poison = env.fault.fire_before();
+      }
       env.kernel->run(ph, env.region);
       if (poison) env.kernel->poison(env.region.first);
       slot.bad = env.kernel->check(ph, env.region);
@@ -96,6 +117,13 @@ void worker_process_main(WorkerEnv& env) {
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGHUP, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
+  // Not the coordinator's handler (which would make a worker ignore its first SIGTERM and print
+  // a second error line at the second): see check_sigterm.
+  struct sigaction sa {};
+  sa.sa_handler = on_sigterm;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGTERM, &sa, nullptr);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != env.parent) ::_exit(2);  // the coordinator died before prctl took effect
   slots_of(env.control)[env.rank].pid = static_cast<std::int32_t>(::getpid());

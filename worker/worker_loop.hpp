@@ -7,6 +7,7 @@
 #include <boost/interprocess/ipc/message_queue.hpp>
 
 #include <memory>
+#include <string>
 
 #include "worker/fault.hpp"
 #include "worker/phases.hpp"
@@ -21,6 +22,7 @@ struct WorkerEnv {
   ControlBlock* control = nullptr;
   boost::interprocess::message_queue* reports = nullptr;   ///< worker -> coordinator (hello, error)
   boost::interprocess::message_queue* commands = nullptr;  ///< coordinator -> this worker (stop)
+  std::string reports_name;  ///< the reports queue's name (for the lock-holding fault actions)
   pid_t parent = 0;  ///< coordinator pid to watch; 0 in thread mode
   FaultPlan fault;
 };
