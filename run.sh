@@ -5,6 +5,7 @@
 #             ./run.sh tsan | asan       runs the suite under ThreadSanitizer / ASan+UBSan (own build folders)
 #             ./run.sh fuzz [seconds]    builds the libFuzzer targets with clang, runs each (default 60 s)
 #             ./run.sh radmm ARGS...     runs the built binary with any subcommand
+# RADMM_WERROR=1 makes warnings in radmm's own code errors (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -41,7 +42,7 @@ install_missing() {
 
 build() {  # build DIR [cmake options...]; BUILD_TARGET limits the build to one target
   local dir=$1; shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release ${RADMM_WERROR:+-DRADMM_WERROR=ON} "$@" >/dev/null
   cmake --build "$dir" -j "$(nproc)" ${BUILD_TARGET:+--target "$BUILD_TARGET"}
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Every method and variant on the same network, data, split and initial weights: test MSE
-# (quality points squared) and wall time per data set, depth, method and seed, then the means as a
-# Markdown table and one convergence plot per data set and depth (seed 1, radmm plot).
+# ADMM's family (variants, schedules, BCD) on the same network, data, split and initial weights:
+# test MSE (quality points squared) and wall time per data set, depth, method and seed, then the
+# means as a Markdown table and one convergence plot per data set and depth (seed 1, radmm plot).
+# Its adam / gd columns run fixed settings with no validation: for a fair comparison with backprop
+# (learning rate and stopping chosen on validation rows) use `radmm compare` (docs/compare/).
 # Usage: bench/compare.sh [OUT_DIR] [depths] [width] [seeds] [iterations] [methods] [split]
 #   defaults: runs/compare "5 20" 32 "1 2 3" 100 all grouped   (about 90 minutes on 2 cores;
 #   admm-inner alone is 60 of them; methods "fast" = all but admm-inner)

@@ -53,6 +53,18 @@ template <class T = double>
 void update_output_weights(MatRefT<T> w, const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult,
                            const ConstMatRefT<T>& input, const Penalties& pen);
 
+/// Largest condition bound at which a V step multiplies by the explicit inverse instead of two
+/// triangular solves: the product's residual bound is kappa times the solve's (docs/algorithm.md,
+/// "The V solve as a product"), so at most 1e3 x in double, 10 x in float.
+template <class T>
+inline constexpr double kActivationProductKappa = sizeof(T) == sizeof(double) ? 1e3 : 10;
+
+/// Solves (diag I + scale A^T A) V = V in place, A = w.leftCols(d): by one product with the
+/// inverse when kappa^ = 1 + scale ||A||_F^2 / diag <= kActivationProductKappa<T>, else by the
+/// Cholesky solve. Returns kappa^.
+template <class T>
+double solve_activation_system(MatRefT<T> v, const ConstMatRefT<T>& w, T diag, T scale);
+
 /// V_i (1 <= i <= N-2): solves ((2 gamma + alpha) I + rho A^T A) V = gamma (R_i + sigma(U_i))
 ///   + gamma (V_{i+1} - sigma(U_{i+1})) + rho A^T (U_{i+1} - b 1^T) + alpha V^k,  [A, b] = W_{i+1}.
 template <class T = double>

@@ -95,7 +95,7 @@ Dataset make_idx_dataset(const std::string& data, double validation_fraction, st
     std::sort(keep.begin(), keep.end());
     auto take = [](const Eigen::MatrixXd& m, const std::vector<std::size_t>& cols) {
       Eigen::MatrixXd out(m.rows(), static_cast<Eigen::Index>(cols.size()));
-      for (std::size_t k = 0; k < cols.size(); ++k) out.col(static_cast<Eigen::Index>(k)) = m.col(static_cast<Eigen::Index>(cols[k]));
+      for (std::size_t j = 0; j < cols.size(); ++j) out.col(static_cast<Eigen::Index>(j)) = m.col(static_cast<Eigen::Index>(cols[j]));
       return out;
     };
     const std::vector<int> all = ds.labels_train;

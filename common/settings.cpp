@@ -231,7 +231,8 @@ std::vector<std::string> read_ini(const std::string& text, const std::string& pa
 
 }  // namespace
 
-ParsedCommand parse_train_command(const std::vector<std::string>& args, const std::string& base_ini) {
+ParsedCommand parse_train_command(const std::vector<std::string>& args, const std::string& base_ini,
+                                  const std::string& base_name) {
   ParsedCommand cmd;
   std::string config;
   po::options_description opts = make_options(cmd.settings, cmd.help, cmd.print_config, config);
@@ -249,7 +250,7 @@ ParsedCommand parse_train_command(const std::vector<std::string>& args, const st
     }
     if (!base_ini.empty()) {
       std::map<std::string, int> base_lines;
-      context = "checkpoint settings";
+      context = base_name;
       po::store(po::command_line_parser(read_ini(base_ini, context, opts, base_lines)).options(opts).run(), vm);
     }
     po::notify(vm);

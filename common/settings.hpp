@@ -90,9 +90,11 @@ struct ParsedCommand {
 };
 
 /// Parses `argv` (after the subcommand) and an optional --config INI file; the command
-/// line wins over the file, the file over `base_ini` (a checkpoint's settings, on resume).
+/// line wins over the file, the file over `base_ini` (a checkpoint's settings on resume, or a
+/// subcommand's defaults), which errors call `base_name`.
 /// Throws Error(kUsage) / Error(kNoInput) on bad input.
-ParsedCommand parse_train_command(const std::vector<std::string>& args, const std::string& base_ini = "");
+ParsedCommand parse_train_command(const std::vector<std::string>& args, const std::string& base_ini = "",
+                                  const std::string& base_name = "checkpoint settings");
 
 /// The first setting that changes the iterates and differs between a and b ("" if none);
 /// resuming may change only iterations, workers, timeouts, checkpointing and output verbosity.

@@ -10,6 +10,7 @@
 #include <boost/version.hpp>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -19,6 +20,7 @@
 #include "common/io.hpp"
 #include "common/plot.hpp"
 #include "coordinator/cli.hpp"
+#include "coordinator/own_options.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
 
@@ -45,6 +47,7 @@ struct Point {  // one run at one worker count
   int workers = 0, repeat = 0;
   double s_per_iter = 0;
   double phase_wall[kPhaseCount] = {}, phase_overhead_us[kPhaseCount] = {};
+  double admm_total = 0, overhead_total[kPhaseCount] = {};  ///< sums over the timed iterations
   std::vector<WorkerStats> stats;
 };
 
@@ -72,19 +75,20 @@ double seconds_per_iteration(const TrainResult& res) {
   return median(v);
 }
 
-/// GFLOP/s of an Eigen product of the iteration's dominant shape, (d x d) * (d x n), single-threaded,
-/// in the run's precision.
+/// Median GFLOP/s of an Eigen product (m x k) * (k x n), single-threaded, in precision T: the
+/// iteration's dominant shape (d x d) * (d x n), and 1024^3 as the core's practical peak.
 template <class T>
-double gemm_gflops(int d, Eigen::Index n) {
+double gemm_gflops(Eigen::Index m, Eigen::Index k, Eigen::Index n) {
   using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-  const M a = M::Random(d, d), b = M::Random(d, n);
-  M c(d, n);
+  const M a = M::Random(m, k), b = M::Random(k, n);
+  M c(m, n);
   c.noalias() = a * b;  // warm-up
   std::vector<double> rates;
   for (int r = 0; r < 7; ++r) {
     const double t0 = now_seconds();
     c.noalias() = a * b;
-    rates.push_back(2.0 * d * d * static_cast<double>(n) / (now_seconds() - t0) / 1e9);
+    rates.push_back(2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) /
+                    (now_seconds() - t0) / 1e9);
   }
   return median(rates);
 }
@@ -178,33 +182,20 @@ int run_bench(const std::vector<std::string>& all_args) {
   // Bench's own options; everything else is a train option.
   std::string worker_list, out_dir, sweep, sweep_values;
   int repeats = 3;
-  std::vector<std::string> args;
   bool help = false;
-  for (std::size_t i = 0; i < all_args.size(); ++i) {
-    const std::string& a = all_args[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= all_args.size()) throw Error(ExitCode::kUsage, a + " needs a value", "command line", "");
-      return all_args[++i];
-    };
-    if (a == "--worker-list") worker_list = value();
-    else if (a == "--repeats") repeats = std::atoi(value().c_str());
-    else if (a == "--bench-out") out_dir = value();
-    else if (a == "--sweep") sweep = value();
-    else if (a == "--sweep-values") sweep_values = value();
-    else if (a == "--help" || a == "-h") help = true;
-    else args.push_back(a);
-  }
-  // Defaults of the experiment, unless given: white wine, depth 20, width 128, 5 iterations.
-  const std::vector<std::pair<std::string, std::string>> defaults = {
-      {"--data", "builtin:wine-white"}, {"--depth", "20"}, {"--width", "128"}, {"--iterations", "5"},
-      {"--schedule", "phase"}};
-  std::vector<std::string> with_defaults = args;
-  for (const auto& kv : defaults) {
-    const std::string& key = kv.first;
-    if (std::none_of(args.begin(), args.end(), [&](const std::string& a) { return a == key || a.rfind(key + "=", 0) == 0; }))
-      with_defaults.insert(with_defaults.end(), {key, kv.second});
-  }
-  ParsedCommand cmd = parse_train_command(with_defaults);
+  const std::vector<std::string> args = take_own_options(
+      all_args,
+      {{"--worker-list", [&](const std::string& v) { worker_list = v; }},
+       {"--repeats", [&](const std::string& v) { repeats = parse_values<int>("repeats", v).front(); }},
+       {"--bench-out", [&](const std::string& v) { out_dir = v; }},
+       {"--sweep", [&](const std::string& v) { sweep = v; }},
+       {"--sweep-values", [&](const std::string& v) { sweep_values = v; }}},
+      help);
+  // Defaults of the experiment beneath --config and the command line: white wine, depth 20,
+  // width 128, 5 iterations, phase schedule.
+  const ParsedCommand cmd = parse_train_command(
+      args, "data = builtin:wine-white\ndepth = 20\nwidth = 128\niterations = 5\nschedule = phase\n",
+      "radmm bench defaults");
   if (help) {
     std::cout << "usage: radmm bench [--worker-list 0,1,..] [--repeats R] [--bench-out DIR] [train options]\n"
               << "       radmm bench --sweep depth|width|samples [--sweep-values a,b,..] [--repeats R] [train options]\n\n"
@@ -213,7 +204,10 @@ int run_bench(const std::vector<std::string>& all_args) {
               << "the repeats, and reports median seconds per iteration, speedup and efficiency against P = 1,\n"
               << "per-phase overhead and peak memory per worker. Writes DIR/bench.csv and DIR/bench.json\n"
               << "(default DIR runs/bench-<timestamp>), and speedup.svg. Also reports GFLOP/s against the\n"
-              << "throughput of an Eigen product of the same shape measured here.\n"
+              << "throughput of an Eigen product of the same shape and of a 1024^3 product (the core's peak)\n"
+              << "measured here, and the share of the iteration spent in the W, V and U updates, in the\n"
+              << "phase handshake and in the rest (V_N, Lambda, objective). A --config file's settings win\n"
+              << "over these defaults, the command line over the file.\n"
               << "--sweep times one worker count (--workers) as depth, width or the number of samples grows\n"
               << "(defaults 5,10,20,40 / 32,64,128,256 / 500,1000,2000,all; --workers defaults to 1 and is\n"
               << "capped at depth - 1 for small depths) and fits log-log exponents of the\n"
@@ -257,8 +251,11 @@ int run_bench(const std::vector<std::string>& all_args) {
                      out_dir, repro.str());
   }
   const double flops = iteration_flops(dims_of(s, ds));
-  const double gemm = s.precision == "float" ? gemm_gflops<float>(s.width, ds.x_train.cols())
-                                              : gemm_gflops<double>(s.width, ds.x_train.cols());
+  const Eigen::Index n = ds.x_train.cols();
+  const double gemm = s.precision == "float" ? gemm_gflops<float>(s.width, s.width, n)
+                                              : gemm_gflops<double>(s.width, s.width, n);
+  const double peak = s.precision == "float" ? gemm_gflops<float>(1024, 1024, 1024)
+                                              : gemm_gflops<double>(1024, 1024, 1024);
 
   std::printf("radmm bench: %s, n = %lld, depth %d, width %d, %d iterations, workers {", s.data.c_str(),
               static_cast<long long>(ds.x_train.cols()), s.depth, s.width, s.iterations);
@@ -279,8 +276,10 @@ int run_bench(const std::vector<std::string>& all_args) {
       for (std::size_t k = res.history.size() > 1 ? 1 : 0; k < res.history.size(); ++k) {
         for (int q = 0; q < kPhaseCount; ++q) {
           pt.phase_wall[q] += res.history[k].phase_s[q];
+          pt.overhead_total[q] += res.history[k].phase_overhead_s[q];
           over[q].push_back(res.history[k].phase_overhead_s[q] * 1e6);
         }
+        pt.admm_total += res.history[k].admm_s;
       }
       pt.s_per_iter = seconds_per_iteration(res);
       for (int q = 0; q < kPhaseCount; ++q) pt.phase_overhead_us[q] = median(over[q]);
@@ -320,7 +319,10 @@ int run_bench(const std::vector<std::string>& all_args) {
        << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << "\"},\n"
        << "  \"config\": " << settings_to_json(s) << ",\n  \"repeats\": " << repeats << ",\n  \"points\": [";
   // (flops_per_iteration and gemm_gflops follow the points)
-  table_out << "\n workers   s/iter   speedup  efficiency  GFLOP/s  of GEMM   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
+  table_out << "\n workers   s/iter   speedup  efficiency  GFLOP/s  of GEMM  of peak   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
+  std::ostringstream shares;
+  shares << "\n share of the iteration (compute of the slowest worker per phase; rest = V_N, Lambda, objective)\n"
+            " workers      W      V      U   handshake   rest\n";
   Series measured{"measured", {}, {}}, ideal{"ideal", {}, {}, true}, efficiency{"efficiency", {}, {}};
   for (std::size_t i = 0; i < counts.size(); ++i) {
     const int p = counts[i];
@@ -343,7 +345,26 @@ int run_bench(const std::vector<std::string>& all_args) {
     const double speedup = t1 > 0 && med[p] > 0 ? t1 / med[p] : 0;
     const double eff = p > 0 ? speedup / p : 0;
     const double gflops = med[p] > 0 ? flops / med[p] / 1e9 : 0;
-    const double of_gemm = gflops / (gemm * std::max(p, 1));
+    const double of_gemm = gflops / (gemm * std::max(p, 1)), of_peak = gflops / (peak * std::max(p, 1));
+    // Shares of the iteration's wall time, from the sums over every timed iteration and repeat.
+    double total = 0, wall[kPhaseCount] = {}, hand[kPhaseCount] = {};
+    for (const Point* pt : mine) {
+      total += pt->admm_total;
+      for (int q = 0; q < kPhaseCount; ++q) wall[q] += pt->phase_wall[q], hand[q] += pt->overhead_total[q];
+    }
+    const auto share = [&](std::initializer_list<Phase> ph) {
+      double x = 0;
+      for (Phase q : ph) x += wall[static_cast<int>(q)] - hand[static_cast<int>(q)];
+      return total > 0 ? x / total : 0;
+    };
+    const double sh_w = share({Phase::kWeights}), sh_v = share({Phase::kActivationsEven, Phase::kActivationsOdd}),
+                 sh_u = share({Phase::kPreactivations});
+    const double sh_hand = total > 0 ? (hand[0] + hand[1] + hand[2] + hand[3]) / total : 0;
+    const double sh_rest = 1 - sh_w - sh_v - sh_u - sh_hand;
+    char srow[160];
+    std::snprintf(srow, sizeof srow, " %7d  %5.1f%% %5.1f%% %5.1f%%      %5.1f%% %5.1f%%\n", p, 100 * sh_w, 100 * sh_v,
+                  100 * sh_u, 100 * sh_hand, 100 * sh_rest);
+    shares << srow;
     if (p > 0) {
       measured.x.push_back(p);
       measured.y.push_back(speedup);
@@ -353,14 +374,18 @@ int run_bench(const std::vector<std::string>& all_args) {
       efficiency.y.push_back(eff);
     }
     char row[256];
-    std::snprintf(row, sizeof row, " %7d  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
+    std::snprintf(row, sizeof row, " %7d  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
                   p, med[p], speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
-                  100 * of_gemm, over[0], over[1], over[2], over[3], static_cast<double>(rss) / (1 << 20));
+                  100 * of_gemm, 100 * of_peak, over[0], over[1], over[2], over[3], static_cast<double>(rss) / (1 << 20));
     table_out << row;
     json << (i ? "," : "") << "\n    {\"workers\": " << p << ", \"s_per_iter_median\": " << format_double(med[p], true)
          << ", \"speedup_vs_1\": " << format_double(speedup, true) << ", \"efficiency\": "
          << (p > 0 ? format_double(eff, true) : "null") << ", \"gflops\": " << format_double(gflops, true)
-         << ", \"fraction_of_gemm\": " << format_double(of_gemm, true) << ", \"phase_wall_s_median\": {";
+         << ", \"fraction_of_gemm\": " << format_double(of_gemm, true)
+         << ", \"fraction_of_peak\": " << format_double(of_peak, true) << ", \"share\": {\"w\": "
+         << format_double(sh_w, true) << ", \"v\": " << format_double(sh_v, true) << ", \"u\": "
+         << format_double(sh_u, true) << ", \"handshake\": " << format_double(sh_hand, true)
+         << ", \"rest\": " << format_double(sh_rest, true) << "}, \"phase_wall_s_median\": {";
     for (int q = 0; q < kPhaseCount; ++q)
       json << (q ? ", " : "") << '"' << phase_name(static_cast<Phase>(q)) << "\": " << format_double(phase[q], true);
     json << "}, \"overhead_us_per_phase_median\": {";
@@ -381,7 +406,8 @@ int run_bench(const std::vector<std::string>& all_args) {
     json << "]}";
   }
   json << "\n  ],\n  \"precision\": \"" << s.precision << "\",\n  \"flops_per_iteration\": " << format_double(flops, true) << ",\n  \"gemm_gflops\": "
-       << format_double(gemm, true) << ",\n  \"reproduce\": \"" << json_escape(repro.str()) << "\"\n}\n";
+       << format_double(gemm, true) << ",\n  \"peak_gemm_gflops\": " << format_double(peak, true)
+       << ",\n  \"reproduce\": \"" << json_escape(repro.str()) << "\"\n}\n";
   write_file_atomic(out_dir + "/bench.csv", csv.str());
   write_file_atomic(out_dir + "/bench.json", json.str());
   write_file_atomic(out_dir + "/speedup.svg",
@@ -389,12 +415,12 @@ int run_bench(const std::vector<std::string>& all_args) {
                                 {"parallel efficiency T(1) / (P T(P))", "worker processes", "efficiency",
                                  {efficiency}, false}},
                                2));
-  std::printf("%s\nmachine: %s, %d cores, g++ %s, Eigen %d.%d.%d, Boost %d.%d\n", table_out.str().c_str(),
+  std::printf("%s%s\nmachine: %s, %d cores, g++ %s, Eigen %d.%d.%d, Boost %d.%d\n", table_out.str().c_str(), shares.str().c_str(),
               cpu_model().c_str(), online_cores(), __VERSION__, EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
               EIGEN_MINOR_VERSION, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000);
-  std::printf("iteration: %.3f GFLOP (flop model); %s GEMM (%d x %d) * (%d x %lld) here: %.2f GFLOP/s per core\n",
-              flops / 1e9, s.precision.c_str(), s.width, s.width, s.width, static_cast<long long>(ds.x_train.cols()),
-              gemm);
+  std::printf("iteration: %.3f GFLOP (flop model); %s GEMM (%d x %d) * (%d x %lld) here: %.2f GFLOP/s per core; "
+              "1024^3 GEMM (the core's peak): %.2f GFLOP/s\n",
+              flops / 1e9, s.precision.c_str(), s.width, s.width, s.width, static_cast<long long>(n), gemm, peak);
   std::printf("wrote %s/bench.csv, bench.json, speedup.svg\nreproduce: %s\n", out_dir.c_str(), repro.str().c_str());
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "common/io.hpp"
 #include "common/plot.hpp"
 #include "coordinator/cli.hpp"
+#include "coordinator/own_options.hpp"
 #include "coordinator/depth_study.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
@@ -53,30 +54,6 @@ struct Outcome {
   double relaxation_gap = -1;
   std::string label(bool with_init) const { return with_init ? method + " (" + init + ")" : method; }
 };
-
-template <class T>
-std::vector<T> parse_values(const std::string& option, const std::string& text) {
-  std::vector<T> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    std::istringstream one(item);
-    T v{};
-    if (!(one >> v) || !one.eof())
-      throw Error(ExitCode::kUsage, "--" + option + " takes a comma-separated list (got '" + text + "')",
-                  "command line", "see radmm compare --help");
-    out.push_back(v);
-  }
-  if (out.empty()) throw Error(ExitCode::kUsage, "--" + option + " is empty", "command line", "");
-  return out;
-}
-
-std::vector<std::string> parse_names(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 Outcome outcome_of(const std::string& method, const TrainResult& r) {
   Outcome o;
@@ -217,27 +194,20 @@ std::string data_label(const std::string& data) {
 
 int run_compare(const std::vector<std::string>& all_args) {
   CompareOptions opt;
-  std::vector<std::string> args;
   bool help = false;
-  for (std::size_t i = 0; i < all_args.size(); ++i) {
-    const std::string& a = all_args[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= all_args.size()) throw Error(ExitCode::kUsage, a + " needs a value", "command line", "");
-      return all_args[++i];
-    };
-    if (a == "--datasets") opt.datasets = parse_names(value());
-    else if (a == "--depths") opt.depths = parse_values<int>("depths", value());
-    else if (a == "--seeds") opt.seeds = parse_values<std::uint64_t>("seeds", value());
-    else if (a == "--methods") opt.methods = parse_names(value());
-    else if (a == "--adam-lrs") opt.adam_lrs = parse_values<double>("adam-lrs", value());
-    else if (a == "--gd-lrs") opt.gd_lrs = parse_values<double>("gd-lrs", value());
-    else if (a == "--batch") opt.batch = parse_values<int>("batch", value()).front();
-    else if (a == "--epochs") opt.epochs = parse_values<int>("epochs", value()).front();
-    else if (a == "--compare-out") opt.out_dir = value();
-    else if (a == "--inits") opt.inits = parse_names(value());
-    else if (a == "--help" || a == "-h") help = true;
-    else args.push_back(a);
-  }
+  const std::vector<std::string> args = take_own_options(
+      all_args,
+      {{"--datasets", [&](const std::string& v) { opt.datasets = parse_names(v); }},
+       {"--depths", [&](const std::string& v) { opt.depths = parse_values<int>("depths", v); }},
+       {"--seeds", [&](const std::string& v) { opt.seeds = parse_values<std::uint64_t>("seeds", v); }},
+       {"--methods", [&](const std::string& v) { opt.methods = parse_names(v); }},
+       {"--adam-lrs", [&](const std::string& v) { opt.adam_lrs = parse_values<double>("adam-lrs", v); }},
+       {"--gd-lrs", [&](const std::string& v) { opt.gd_lrs = parse_values<double>("gd-lrs", v); }},
+       {"--batch", [&](const std::string& v) { opt.batch = parse_values<int>("batch", v).front(); }},
+       {"--epochs", [&](const std::string& v) { opt.epochs = parse_values<int>("epochs", v).front(); }},
+       {"--compare-out", [&](const std::string& v) { opt.out_dir = v; }},
+       {"--inits", [&](const std::string& v) { opt.inits = parse_names(v); }}},
+      help);
   if (help) {
     std::cout
         << "usage: radmm compare [--datasets A,B] [--depths 5,20] [--seeds 11,12,13] [--methods LIST]\n"
@@ -268,6 +238,9 @@ int run_compare(const std::vector<std::string>& all_args) {
   base.eval_every = 1;
   base.workers = 0;
   base.validate();
+  if (base.classification())
+    throw Error(ExitCode::kUsage, "compare measures regression (test MSE); --loss " + base.loss + " is classification",
+                "--loss", "compare classifiers with radmm train runs (docs/classification.md)");
   if (base.validation_fraction <= 0)
     throw Error(ExitCode::kUsage, "compare chooses on validation rows: --validation-fraction must be > 0",
                 "--validation-fraction", "");

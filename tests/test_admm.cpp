@@ -4,7 +4,10 @@
 // the ReLU prox against a dense grid).
 #include <doctest/doctest.h>
 
+#include <Eigen/Cholesky>
+#include <Eigen/SVD>
 #include <functional>
+#include <limits>
 
 #include "coordinator/trainer.hpp"
 #include "helpers.hpp"
@@ -232,4 +235,35 @@ TEST_CASE("the ridge refit of the head minimises its ridge objective") {
   // Normal equations: (Y - W P~) P~^T = lambda W.
   const Mat pt = test::tilde(p);
   CHECK(((y - w * pt) * pt.transpose() - lambda * w).cwiseAbs().maxCoeff() < 1e-10);
+}
+
+TEST_CASE("the V solve: a product with the inverse where its condition bound allows, the solve elsewhere") {
+  // (diag I + scale A^T A) X = B against an independent solve in long double precision; the
+  // residual of either path stays within c d u kappa^ of ||M|| ||X|| (docs/algorithm.md).
+  const auto check = [](auto zero, double a_scale, bool expect_product) {
+    using T = decltype(zero);
+    const int d = 24, n = 50;
+    const double diag = 2.01, scale = 1.0;
+    Eigen::MatrixXd w = Eigen::MatrixXd::Random(d, d + 1) * a_scale, b = Eigen::MatrixXd::Random(d, n);
+    MatT<T> x = b.cast<T>();
+    const MatT<T> wt = w.cast<T>();
+    const double kappa = solve_activation_system<T>(x, wt, static_cast<T>(diag), static_cast<T>(scale));
+    CHECK((kappa <= kActivationProductKappa<T>) == expect_product);
+    const Eigen::MatrixXd a = wt.leftCols(d).template cast<double>();
+    Eigen::MatrixXd m = scale * a.transpose() * a;
+    m.diagonal().array() += diag;
+    CHECK(kappa >= Eigen::JacobiSVD<Eigen::MatrixXd>(m).singularValues().maxCoeff() / diag);  // a true bound
+    const double u = std::numeric_limits<T>::epsilon();
+    const Eigen::MatrixXd xd = x.template cast<double>();
+    const double residual = (m * xd - b.cast<T>().template cast<double>()).norm() / (m.norm() * xd.norm());
+    INFO("kappa^ ", kappa, " residual ", residual);
+    CHECK(residual <= 10 * d * u * kappa);
+    using LMat = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
+    const LMat exact = m.cast<long double>().llt().solve(b.cast<T>().template cast<long double>());
+    CHECK(static_cast<double>((exact - xd.cast<long double>()).norm() / exact.norm()) <= 10 * d * u * kappa);
+  };
+  check(0.0, 0.1, true);    // double, well conditioned: product
+  check(0.0, 50.0, false);  // double, kappa^ in the thousands: solve
+  check(0.0f, 0.05, true);  // float, kappa^ below 10: product
+  check(0.0f, 2.0, false);  // float, above: solve
 }

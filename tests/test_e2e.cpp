@@ -103,6 +103,24 @@ TEST_CASE("radmm bench on a tiny config: documented columns, speedup exactly 1 a
   CHECK(bad.exit_code == 64);
 }
 
+TEST_CASE("radmm bench --config: the file wins over bench's defaults, the command line over the file") {
+  const std::string dir = test::temp_dir("benchcfg");
+  test::write_text(dir + "/small.ini", "data = builtin:wine-red\ndepth = 4\nwidth = 8\n");
+  const auto r = test::run_radmm({"bench", "--config", dir + "/small.ini", "--iterations=2", "--repeats", "1",
+                                  "--worker-list", "0", "--bench-out", dir + "/b"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string json = test::slurp(dir + "/b/bench.json");
+  for (const char* key : {"\"depth\": 4", "\"width\": 8", "\"iterations\": 2", "\"data\": \"builtin:wine-red\"",
+                          "\"schedule\": \"phase\""})
+    CHECK_MESSAGE(json.find(key) != std::string::npos, key);
+  // A bench option without its value, or a bad list, is a usage error naming the option.
+  const auto bad = test::run_radmm({"bench", "--config", dir + "/small.ini", "--repeats"});
+  CHECK(bad.exit_code == 64);
+  CHECK(bad.err.find("--repeats needs a value") != std::string::npos);
+  CHECK(test::run_radmm({"bench", "--config", dir + "/small.ini", "--repeats=x"}).exit_code == 64);
+}
+
 TEST_CASE("a closed stdout (radmm train | head -1) does not kill the run") {
   const std::string dir = test::temp_dir("pipe");
   const std::string cmd = std::string("bash -c '\"$0\" train --iterations 30 --out \"$1\" | head -1 >/dev/null; "

@@ -182,4 +182,9 @@ TEST_CASE("radmm compare: every method and reference line in the table, each cho
   CHECK(rows == 10);
   CHECK(test::run_radmm({"compare", "--methods", "admm,svm", "--compare-out", dir + "/x"}).exit_code == 64);
   CHECK(test::run_radmm({"compare", "--validation-fraction", "0", "--compare-out", dir + "/x"}).exit_code == 64);
+  const auto cls = test::run_radmm({"compare", "--loss", "onehot", "--compare-out", dir + "/x"});
+  CHECK(cls.exit_code == 64);
+  CHECK(cls.err.find("compare measures regression") != std::string::npos);
+  CHECK(test::run_radmm({"compare", "--depths=3", "--seeds", "11", "--epochs", "x", "--compare-out", dir + "/x"})
+            .exit_code == 64);  // own options take --name=value too; a bad value names the option
 }
