@@ -57,18 +57,31 @@ void own_layer_rhs(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, co
   add_sigma<T>(v, c.gamma, u, act);
 }
 
-/// Solves (diag I + scale A^T A) V = V in place, A = w.leftCols(d).
+/// The factor of diag I + scale A^T A, A = w.leftCols(d).
 template <class T>
-void solve_activation_system(MatRefT<T> v, const ConstMatRefT<T>& w, T diag, T scale) {
-  const auto d = v.rows();
+Eigen::LLT<MatT<T>> factor_activation_system(const ConstMatRefT<T>& w, Eigen::Index d, T diag, T scale) {
   MatT<T> m = MatT<T>::Zero(d, d);
   m.template selfadjointView<Eigen::Lower>().rankUpdate(w.leftCols(d).transpose(), scale);
   m.diagonal().array() += diag;
-  Eigen::LLT<MatT<T>> llt(m);
-  llt.solveInPlace(v);
+  return Eigen::LLT<MatT<T>>(m);
+}
+
+/// Solves (diag I + scale A^T A) V = V in place, A = w.leftCols(d), with `system` when given.
+template <class T>
+void solve_activation_system(MatRefT<T> v, const ConstMatRefT<T>& w, T diag, T scale,
+                             const Eigen::LLT<MatT<T>>* system) {
+  if (system) return system->solveInPlace(v);
+  factor_activation_system<T>(w, v.rows(), diag, scale).solveInPlace(v);
 }
 
 }  // namespace
+
+template <class T>
+Eigen::LLT<MatT<T>> activation_system(const ConstMatRefT<T>& w_next, Eigen::Index d, bool last, const Penalties& pen) {
+  const Coef<T> c(pen);
+  return last ? factor_activation_system<T>(w_next, d, c.gamma + c.alpha, c.beta)
+              : factor_activation_system<T>(w_next, d, 2 * c.gamma + c.alpha, c.rho);
+}
 
 template <class T>
 void update_weights(MatRefT<T> w, const ConstMatRefT<T>& u, const ConstMatRefT<T>& input, const Penalties& pen,
@@ -89,7 +102,7 @@ void update_output_weights(MatRefT<T> w, const ConstMatRefT<T>& vn, const ConstM
 template <class T>
 void update_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                         const ConstMatRefT<T>& v_next, const ConstMatRefT<T>& u_next, const ConstMatRefT<T>& w_next,
-                        const Penalties& pen) {
+                        const Penalties& pen, const Eigen::LLT<MatT<T>>* system) {
   const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_next.leftCols(d);
@@ -99,13 +112,13 @@ void update_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residua
   v.noalias() += c.rho * a.transpose() * u_next;
   const typename Num<T>::Vec atb = c.rho * (a.transpose() * w_next.col(d));
   v.colwise() -= atb;
-  solve_activation_system<T>(v, w_next, 2 * c.gamma + c.alpha, c.rho);
+  solve_activation_system<T>(v, w_next, 2 * c.gamma + c.alpha, c.rho, system);
 }
 
 template <class T>
 void update_last_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                              const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult,
-                             const ConstMatRefT<T>& w_out, const Penalties& pen) {
+                             const ConstMatRefT<T>& w_out, const Penalties& pen, const Eigen::LLT<MatT<T>>* system) {
   const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_out.leftCols(d);
@@ -114,7 +127,7 @@ void update_last_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool re
   v.noalias() += c.beta * a.transpose() * vn;
   const typename Num<T>::Vec atb = c.beta * (a.transpose() * w_out.col(d));
   v.colwise() -= atb;
-  solve_activation_system<T>(v, w_out, c.gamma + c.alpha, c.beta);
+  solve_activation_system<T>(v, w_out, c.gamma + c.alpha, c.beta, system);
 }
 
 template <class T>
@@ -196,10 +209,11 @@ Mat ridge_head(const ConstMatRef& y, const ConstMatRef& input, double lambda) {
                                          const ConstMatRefT<T>&, const Penalties&);                                 \
   template void update_activations<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&,            \
                                       const ConstMatRefT<T>&, const ConstMatRefT<T>&, const ConstMatRefT<T>&,      \
-                                      const Penalties&);                                                           \
+                                      const Penalties&, const Eigen::LLT<MatT<T>>*);                               \
   template void update_last_activations<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&,       \
                                            const ConstMatRefT<T>&, const ConstMatRefT<T>&, const ConstMatRefT<T>&, \
-                                           const Penalties&);                                                      \
+                                           const Penalties&, const Eigen::LLT<MatT<T>>*);                          \
+  template Eigen::LLT<MatT<T>> activation_system<T>(const ConstMatRefT<T>&, Eigen::Index, bool, const Penalties&); \
   template T prox_preactivation<T>(T, T, T, T, Activation);                                                        \
   template void update_preactivations<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, bool,         \
                                          const ConstMatRefT<T>&, MatRefT<T>, const Penalties&);                     \

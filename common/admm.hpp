@@ -3,6 +3,9 @@
 // scalar (float, double), instantiated for both in admm.cpp.
 // `input` is V_{i-1} (X for layer 1); `residual` says whether R_i(V_{i-1}) = V_{i-1} (i >= 2).
 #pragma once
+#include <Eigen/Cholesky>
+
+#include "common/grid.hpp"
 #include "common/loss.hpp"
 #include "common/model.hpp"
 #include "common/num.hpp"
@@ -18,12 +21,17 @@ struct Penalties {
   bool ts2 = false;         ///< two-splitting: no U, sigma(W_i V~_{i-1}) inside the gamma penalty
   bool linearized = false;  ///< W and V blocks take one prox-gradient step (linearized.hpp)
   Loss loss = Loss::kSquared;  ///< the output block's loss: only the V_N step and the head term depend on it
+  int chunk_columns = kDefaultChunkColumns;  ///< the phase schedule's fixed column chunking (reduction.hpp)
   static Penalties from(const Settings& s) {
     Penalties p{s.gamma, s.rho,       s.beta, s.alpha, s.lambda, s.activation_kind(), s.method != "bcd",
                 s.splitting == "ts2", s.update == "linearized"};
     p.loss = loss_kind(s.loss);
+    p.chunk_columns = s.chunk_columns;
     return p;
   }
+  /// The exact TS3 updates: the only ones whose sums over samples are chunked and can be sharded
+  /// (the linearized and TS2 steps backtrack on whole-block objectives).
+  bool shardable() const { return !ts2 && !linearized; }
 };
 
 /// The penalties as scalars of T (Eigen does not mix float matrices with double scalars).
@@ -55,17 +63,24 @@ void update_output_weights(MatRefT<T> w, const ConstMatRefT<T>& vn, const ConstM
 
 /// V_i (1 <= i <= N-2): solves ((2 gamma + alpha) I + rho A^T A) V = gamma (R_i + sigma(U_i))
 ///   + gamma (V_{i+1} - sigma(U_{i+1})) + rho A^T (U_{i+1} - b 1^T) + alpha V^k,  [A, b] = W_{i+1}.
+/// `system` (optional): activation_system(w_next, false, pen), factorised once for many column blocks.
 template <class T = double>
 void update_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                         const ConstMatRefT<T>& v_next, const ConstMatRefT<T>& u_next, const ConstMatRefT<T>& w_next,
-                        const Penalties& pen);
+                        const Penalties& pen, const Eigen::LLT<MatT<T>>* system = nullptr);
 
 /// V_{N-1}: solves ((gamma + alpha) I + beta A^T A) V = gamma (R + sigma(U))
 ///   + A^T (Lambda + beta (V_N - b 1^T)) + alpha V^k,  [A, b] = W_N.
+/// `system` (optional): activation_system(w_out, true, pen).
 template <class T = double>
 void update_last_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                              const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult, const ConstMatRefT<T>& w_out,
-                             const Penalties& pen);
+                             const Penalties& pen, const Eigen::LLT<MatT<T>>* system = nullptr);
+
+/// The Cholesky factor of the V step's matrix: (2 gamma + alpha) I + rho A^T A, or for V_{N-1}
+/// (`last`) (gamma + alpha) I + beta A^T A, with A = w_next.leftCols(d).
+template <class T = double>
+Eigen::LLT<MatT<T>> activation_system(const ConstMatRefT<T>& w_next, Eigen::Index d, bool last, const Penalties& pen);
 
 /// U_i, elementwise: argmin gamma/2 (a - sigma(u))^2 + (rho+alpha)/2 (u - c)^2 with
 /// a = V_i - R_i, c = (rho Z + alpha U^k)/(rho + alpha), Z = W_i V~_{i-1}; for ReLU the
