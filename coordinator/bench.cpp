@@ -16,6 +16,7 @@
 
 #include "common/csv.hpp"
 #include "common/error.hpp"
+#include "common/grid.hpp"
 #include "common/io.hpp"
 #include "common/plot.hpp"
 #include "coordinator/cli.hpp"
@@ -41,8 +42,9 @@ std::string cpu_model() {
   return "unknown";
 }
 
-struct Point {  // one run at one worker count
+struct Point {  // one run at one entry of --worker-list
   int workers = 0, repeat = 0;
+  std::string label, grid;  ///< the entry ("2" or "1x2") and the grid the run used
   double s_per_iter = 0;
   double phase_wall[kPhaseCount] = {}, phase_overhead_us[kPhaseCount] = {};
   std::vector<WorkerStats> stats;
@@ -59,6 +61,26 @@ std::vector<int> parse_list(const std::string& text) {
       throw Error(ExitCode::kUsage, "--worker-list must be comma-separated counts >= 0 (got '" + text + "')",
                   "command line", "e.g. --worker-list 0,1,2");
     out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) throw Error(ExitCode::kUsage, "--worker-list is empty", "command line", "");
+  return out;
+}
+
+/// One entry of --worker-list: a worker count P (grid chosen by the cost model) or a grid RxS.
+struct Entry {
+  std::string label;
+  int workers = 0;
+  std::string grid = "auto";
+};
+
+std::vector<Entry> parse_entries(const std::string& text) {
+  std::vector<Entry> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    Grid g;
+    if (parse_grid(item, g)) out.push_back({item, g.workers(), item});
+    else out.push_back({item, parse_list(item).front(), "auto"});
   }
   if (out.empty()) throw Error(ExitCode::kUsage, "--worker-list is empty", "command line", "");
   return out;
@@ -206,11 +228,12 @@ int run_bench(const std::vector<std::string>& all_args) {
   }
   ParsedCommand cmd = parse_train_command(with_defaults);
   if (help) {
-    std::cout << "usage: radmm bench [--worker-list 0,1,..] [--repeats R] [--bench-out DIR] [train options]\n"
+    std::cout << "usage: radmm bench [--worker-list 0,1,2x1,1x2,..] [--repeats R] [--bench-out DIR] [train options]\n"
               << "       radmm bench --sweep depth|width|samples [--sweep-values a,b,..] [--repeats R] [train options]\n\n"
               << "Trains one configuration (default: white wine, depth 20, width 128, 5 iterations, phase\n"
-              << "schedule) at each worker count (default 0,1,..,cores), R times each (default 3), interleaving\n"
-              << "the repeats, and reports median seconds per iteration, speedup and efficiency against P = 1,\n"
+              << "schedule) at each worker count (default 0,1,..,cores; an entry RxS forces that grid of R layer\n"
+              << "regions x S sample shards, a count P takes the cost model's grid), R times each (default 3),\n"
+              << "interleaving the repeats, and reports median seconds per iteration, speedup and efficiency against P = 1,\n"
               << "per-phase overhead and peak memory per worker. Writes DIR/bench.csv and DIR/bench.json\n"
               << "(default DIR runs/bench-<timestamp>), and speedup.svg. Also reports GFLOP/s against the\n"
               << "throughput of an Eigen product of the same shape measured here.\n"
@@ -228,19 +251,22 @@ int run_bench(const std::vector<std::string>& all_args) {
   s.refit_head = false;
   s.diagnostics = false;  // its state copy would be timed with the iteration
   s.validate();
-  std::vector<int> counts;
+  std::vector<Entry> counts;
   if (worker_list.empty())
-    for (int p = 0; p <= std::min(online_cores(), s.depth - 1); ++p) counts.push_back(p);
+    for (int p = 0; p <= online_cores(); ++p) counts.push_back({std::to_string(p), p, "auto"});
   else
-    counts = parse_list(worker_list);
-  for (int p : counts) {
+    counts = parse_entries(worker_list);
+  auto settings_of = [&](const Entry& e) {
     Settings t = s;
-    t.workers = p;
-    t.validate();  // P <= depth - 1
-  }
+    t.workers = e.workers;
+    t.grid = e.grid;
+    return t;
+  };
+  for (const Entry& e : counts) settings_of(e).validate();  // R x S = P, R <= depth - 1
   const Table table = read_csv(s.data);
   // No validation rows: bench never evaluates, and n stays the training rows of the test split.
   const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split());
+  for (const Entry& e : counts) resolve_grid(settings_of(e), dims_of(s, ds));  // S <= the chunks
   if (out_dir.empty()) out_dir = "runs/bench-" + timestamp_utc();
   if (!sweep.empty() && sweep != "depth" && sweep != "width" && sweep != "samples")
     throw Error(ExitCode::kUsage, "--sweep must be depth, width or samples (got " + sweep + ")", "command line", "");
@@ -262,18 +288,18 @@ int run_bench(const std::vector<std::string>& all_args) {
 
   std::printf("radmm bench: %s, n = %lld, depth %d, width %d, %d iterations, workers {", s.data.c_str(),
               static_cast<long long>(ds.x_train.cols()), s.depth, s.width, s.iterations);
-  for (std::size_t i = 0; i < counts.size(); ++i) std::printf("%s%d", i ? "," : "", counts[i]);
+  for (std::size_t i = 0; i < counts.size(); ++i) std::printf("%s%s", i ? "," : "", counts[i].label.c_str());
   std::printf("} x %d repeats -> %s\n", repeats, out_dir.c_str());
   std::fflush(stdout);
 
   std::vector<Point> points;
   for (int r = 0; r < repeats; ++r) {
-    for (int p : counts) {  // interleaved: a slow spell of the machine hits every P alike
-      Settings t = s;
-      t.workers = p;
-      const TrainResult res = train(t, ds, TrainHooks{});
+    for (const Entry& e : counts) {  // interleaved: a slow spell of the machine hits every P alike
+      const TrainResult res = train(settings_of(e), ds, TrainHooks{});
       Point pt;
-      pt.workers = p;
+      pt.workers = e.workers;
+      pt.label = e.label;
+      pt.grid = res.grid.empty() ? "in-process" : res.grid;
       pt.repeat = r;
       std::vector<double> over[kPhaseCount];
       for (std::size_t k = res.history.size() > 1 ? 1 : 0; k < res.history.size(); ++k) {
@@ -286,7 +312,7 @@ int run_bench(const std::vector<std::string>& all_args) {
       for (int q = 0; q < kPhaseCount; ++q) pt.phase_overhead_us[q] = median(over[q]);
       pt.stats = res.worker_stats;
       points.push_back(pt);
-      std::printf("  repeat %d, P = %d: %.4f s/iteration\n", r + 1, p, pt.s_per_iter);
+      std::printf("  repeat %d, P = %d (grid %s): %.4f s/iteration\n", r + 1, e.workers, pt.grid.c_str(), pt.s_per_iter);
       std::fflush(stdout);
     }
   }
@@ -294,23 +320,23 @@ int run_bench(const std::vector<std::string>& all_args) {
   // Aggregate per worker count.
   std::ostringstream csv, json, table_out;
   csv << "workers,repeat,s_per_iter,phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,overhead_w_us,"
-         "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes\n";
+         "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes,grid\n";
   for (const Point& pt : points) {
     std::int64_t rss = 0;
     for (const auto& w : pt.stats) rss = std::max(rss, w.peak_rss);
     csv << pt.workers << ',' << pt.repeat << ',' << format_double(pt.s_per_iter);
     for (double v : pt.phase_wall) csv << ',' << format_double(v);
     for (double v : pt.phase_overhead_us) csv << ',' << format_double(v);
-    csv << ',' << rss << '\n';
+    csv << ',' << rss << ',' << pt.grid << '\n';
   }
-  std::map<int, double> med;
-  for (int p : counts) {
+  std::map<std::string, double> med;
+  for (const Entry& e : counts) {
     std::vector<double> v;
     for (const Point& pt : points)
-      if (pt.workers == p) v.push_back(pt.s_per_iter);
-    med[p] = median(v);
+      if (pt.label == e.label) v.push_back(pt.s_per_iter);
+    med[e.label] = median(v);
   }
-  const double t1 = med.count(1) ? med[1] : 0;
+  const double t1 = med.count("1") ? med["1"] : med.count("1x1") ? med["1x1"] : 0;
   utsname u {};
   ::uname(&u);
   json << "{\n  \"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores\": " << online_cores()
@@ -320,15 +346,16 @@ int run_bench(const std::vector<std::string>& all_args) {
        << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << "\"},\n"
        << "  \"config\": " << settings_to_json(s) << ",\n  \"repeats\": " << repeats << ",\n  \"points\": [";
   // (flops_per_iteration and gemm_gflops follow the points)
-  table_out << "\n workers   s/iter   speedup  efficiency  GFLOP/s  of GEMM   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
+  table_out << "\n workers  grid         s/iter   speedup  efficiency  GFLOP/s  of GEMM   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
   Series measured{"measured", {}, {}}, ideal{"ideal", {}, {}, true}, efficiency{"efficiency", {}, {}};
   for (std::size_t i = 0; i < counts.size(); ++i) {
-    const int p = counts[i];
+    const int p = counts[i].workers;
+    const std::string& label = counts[i].label;
     double over[kPhaseCount] = {}, phase[kPhaseCount] = {};
     std::int64_t rss = 0;
     std::vector<const Point*> mine;
     for (const Point& pt : points)
-      if (pt.workers == p) mine.push_back(&pt);
+      if (pt.label == label) mine.push_back(&pt);
     for (int q = 0; q < kPhaseCount; ++q) {
       std::vector<double> o, w;
       for (const Point* pt : mine) {
@@ -340,9 +367,10 @@ int run_bench(const std::vector<std::string>& all_args) {
     }
     for (const Point* pt : mine)
       for (const auto& w : pt->stats) rss = std::max(rss, w.peak_rss);
-    const double speedup = t1 > 0 && med[p] > 0 ? t1 / med[p] : 0;
+    const double m = med[label];
+    const double speedup = t1 > 0 && m > 0 ? t1 / m : 0;
     const double eff = p > 0 ? speedup / p : 0;
-    const double gflops = med[p] > 0 ? flops / med[p] / 1e9 : 0;
+    const double gflops = m > 0 ? flops / m / 1e9 : 0;
     const double of_gemm = gflops / (gemm * std::max(p, 1));
     if (p > 0) {
       measured.x.push_back(p);
@@ -352,12 +380,13 @@ int run_bench(const std::vector<std::string>& all_args) {
       efficiency.x.push_back(p);
       efficiency.y.push_back(eff);
     }
-    char row[256];
-    std::snprintf(row, sizeof row, " %7d  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
-                  p, med[p], speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
+    char row[320];
+    std::snprintf(row, sizeof row, " %7d  %-10s  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
+                  p, mine.back()->grid.c_str(), m, speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
                   100 * of_gemm, over[0], over[1], over[2], over[3], static_cast<double>(rss) / (1 << 20));
     table_out << row;
-    json << (i ? "," : "") << "\n    {\"workers\": " << p << ", \"s_per_iter_median\": " << format_double(med[p], true)
+    json << (i ? "," : "") << "\n    {\"workers\": " << p << ", \"grid\": \"" << mine.back()->grid
+         << "\", \"s_per_iter_median\": " << format_double(m, true)
          << ", \"speedup_vs_1\": " << format_double(speedup, true) << ", \"efficiency\": "
          << (p > 0 ? format_double(eff, true) : "null") << ", \"gflops\": " << format_double(gflops, true)
          << ", \"fraction_of_gemm\": " << format_double(of_gemm, true) << ", \"phase_wall_s_median\": {";
@@ -371,7 +400,7 @@ int run_bench(const std::vector<std::string>& all_args) {
     for (std::size_t w = 0; w < last->stats.size(); ++w) {
       const WorkerStats& ws = last->stats[w];
       json << (w ? ", " : "") << "{\"rank\": " << ws.rank << ", \"layers\": [" << ws.region.first << ", "
-           << ws.region.last << "], \"peak_rss_bytes\": " << ws.peak_rss << ", \"region_bytes\": " << ws.region_bytes
+           << ws.region.last << "], \"shard\": " << ws.region.shard << ", \"peak_rss_bytes\": " << ws.peak_rss << ", \"region_bytes\": " << ws.region_bytes
            << ", \"compute_s\": [";
       for (int q = 0; q < kPhaseCount; ++q) json << (q ? ", " : "") << format_double(ws.compute_s[q], true);
       json << "], \"wait_s\": [";
