@@ -194,11 +194,36 @@ int run_sweep(const Settings& s, const Dataset& ds, const std::string& what, std
   return 0;
 }
 
+/// radmm bench --plan: the cost model's grid per entry and its modelled speedup, next to the best
+/// layer-only split (R x 1). A projection from the flop model (docs/algorithm.md), not a timing.
+int print_plan(const Settings& s, const Dataset& ds, const std::vector<Entry>& entries) {
+  const Dims dims = dims_of(s, ds);
+  const ColumnChunks cc{dims.samples, s.chunk_columns};
+  const double one = grid_cost(dims, Grid{1, 1}, cc);
+  std::printf("radmm bench --plan: %s, n = %lld (%d chunks of %d), depth %d, width %d: modelled, not measured\n\n",
+              s.data.c_str(), static_cast<long long>(dims.samples), cc.count(), s.chunk_columns, s.depth, s.width);
+  std::printf(" workers  grid      GFLOP on the critical path  speedup (model)  layer-only R x 1 speedup\n");
+  for (const Entry& e : entries) {
+    if (e.workers == 0) continue;
+    Settings t = s;
+    t.workers = e.workers;
+    t.grid = e.grid;
+    const Grid g = resolve_grid(t, dims);
+    const double c = grid_cost(dims, g, cc);
+    const bool layers_fit = e.workers <= dims.hidden();
+    const double layers = layers_fit ? one / grid_cost(dims, Grid{e.workers, 1}, cc) : 0;
+    std::printf(" %7d  %-8s  %26.3f  %15.2f  %24s\n", g.workers(), g.text().c_str(), c / 1e9, one / c,
+                layers_fit ? format_double(std::round(layers * 100) / 100).c_str() : "- (P > depth - 1)");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_bench(const std::vector<std::string>& all_args) {
   // Bench's own options; everything else is a train option.
   std::string worker_list, out_dir, sweep, sweep_values;
+  bool plan = false;
   int repeats = 3;
   std::vector<std::string> args;
   bool help = false;
@@ -213,6 +238,7 @@ int run_bench(const std::vector<std::string>& all_args) {
     else if (a == "--bench-out") out_dir = value();
     else if (a == "--sweep") sweep = value();
     else if (a == "--sweep-values") sweep_values = value();
+    else if (a == "--plan") plan = true;
     else if (a == "--help" || a == "-h") help = true;
     else args.push_back(a);
   }
@@ -237,6 +263,8 @@ int run_bench(const std::vector<std::string>& all_args) {
               << "per-phase overhead and peak memory per worker. Writes DIR/bench.csv and DIR/bench.json\n"
               << "(default DIR runs/bench-<timestamp>), and speedup.svg. Also reports GFLOP/s against the\n"
               << "throughput of an Eigen product of the same shape measured here.\n"
+              << "--plan prints, for --worker-list (default 1,2,4,..,64), the grid the cost model chooses and its\n"
+              << "modelled speedup next to the layer-only split, without training (a projection, not a timing).\n"
               << "--sweep times one worker count (--workers) as depth, width or the number of samples grows\n"
               << "(defaults 5,10,20,40 / 32,64,128,256 / 500,1000,2000,all; --workers defaults to 1 and is\n"
               << "capped at depth - 1 for small depths) and fits log-log exponents of the\n"
@@ -251,6 +279,7 @@ int run_bench(const std::vector<std::string>& all_args) {
   s.refit_head = false;
   s.diagnostics = false;  // its state copy would be timed with the iteration
   s.validate();
+  if (plan && worker_list.empty()) worker_list = "1,2,4,8,16,32,64";
   std::vector<Entry> counts;
   if (worker_list.empty())
     for (int p = 0; p <= online_cores(); ++p) counts.push_back({std::to_string(p), p, "auto"});
@@ -270,6 +299,7 @@ int run_bench(const std::vector<std::string>& all_args) {
   if (out_dir.empty()) out_dir = "runs/bench-" + timestamp_utc();
   if (!sweep.empty() && sweep != "depth" && sweep != "width" && sweep != "samples")
     throw Error(ExitCode::kUsage, "--sweep must be depth, width or samples (got " + sweep + ")", "command line", "");
+  if (plan) return print_plan(s, ds, counts);
   make_output_dir(out_dir);
   install_signal_handlers();
   std::ostringstream repro;

@@ -182,11 +182,13 @@ TEST_CASE("injected worker faults stop the whole job fast with one clear line") 
       {"worker=0,iter=3,phase=V-odd,action=abort", 4, "killed by signal 6 (SIGABRT)"},
       {"worker=*,iter=2,phase=W,action=sigkill", 4, "was killed by signal 9 (SIGKILL)"},  // all at once
   };
+  for (const std::string grid : {"2x1", "1x2"})  // layer regions, and sample shards (two rounds in W and U)
   for (const Case& c : cases) {
     CAPTURE(c.fault);
+    CAPTURE(grid);
     const std::string dir = test::temp_dir("fault");
     auto args = small_run(dir + "/run", 2, 50);
-    args.insert(args.end(), {"--phase-timeout", "1"});
+    args.insert(args.end(), {"--phase-timeout", "1", "--grid", grid});
     // Under AddressSanitizer the injected SIGSEGV must reach the kernel, not ASan's report.
     const auto r = test::run_radmm(args, {"RADMM_FAULT=" + c.fault, "ASAN_OPTIONS=handle_segv=0:detect_leaks=0"}, 30);
     CHECK(r.exit_code == c.code);
