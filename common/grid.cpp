@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/error.hpp"
+#include "common/reduction.hpp"
 
 namespace radmm {
 
@@ -96,7 +97,11 @@ std::vector<Grid> feasible_grids(const Dims& dims, int workers, const ColumnChun
 Grid choose_grid(const Dims& dims, int workers, const ColumnChunks& chunks, bool shardable) {
   Grid best{0, 0};
   double best_cost = 0;
+  // The shared chunk partials of S > 1 (K slots per layer) may not outgrow the state itself: a
+  // memory rule, not a time one (many chunks of a wide input layer, e.g. 784 pixels).
+  const bool partials_fit = ReductionArea::bytes(dims, chunks, 8) <= Layout::make(dims, 8).bytes();
   for (const Grid& g : feasible_grids(dims, workers, chunks, shardable)) {
+    if (g.shards > 1 && !partials_fit) continue;
     const double c = grid_cost(dims, g, chunks);
     // Ascending R: "<=" lets a later (more regions, fewer barriers) grid win a tie.
     if (best.regions == 0 || c <= best_cost) best = g, best_cost = c;
@@ -127,7 +132,8 @@ Grid resolve_grid(const Settings& s, const Dims& dims) {
     throw Error(ExitCode::kUsage,
                 "--workers " + std::to_string(p) + " has no grid R x S = P with R <= depth - 1 = " +
                     std::to_string(dims.hidden()) + " and S <= the chunks (" + sizes + ")" +
-                    (shardable ? "" : "; --splitting ts2 and --update linearized need S = 1"),
+                    (shardable ? "; S > 1 also needs the shared chunk partials to fit in the size of the state"
+                               : "; --splitting ts2 and --update linearized need S = 1"),
                 "--workers", "use fewer workers or a smaller --chunk-columns");
   return g;
 }

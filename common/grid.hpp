@@ -45,7 +45,8 @@ double grid_cost(const Dims& dims, const Grid& g, const ColumnChunks& chunks);
 /// `shardable` (only the exact TS3 updates split the samples).
 std::vector<Grid> feasible_grids(const Dims& dims, int workers, const ColumnChunks& chunks, bool shardable);
 
-/// The feasible grid of least grid_cost (ties: more regions); {0, 0} when none is feasible.
+/// The feasible grid of least grid_cost (ties: more regions), leaving out S > 1 when the shared
+/// chunk partials would take more memory than the state; {0, 0} when none is feasible.
 Grid choose_grid(const Dims& dims, int workers, const ColumnChunks& chunks, bool shardable);
 
 /// The grid a run uses: --grid when given, else choose_grid for --workers (with --workers -1, the

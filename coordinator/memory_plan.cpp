@@ -53,7 +53,8 @@ std::string what_fits(const Settings& s, std::uint64_t budget, Measure measure) 
 }  // namespace
 
 std::string MemoryPlan::describe() const {
-  return "data " + gb(data) + " + state " + gb(state) + " (shared) + " + std::to_string(workers) + " x worker " +
+  return "data " + gb(data) + " + state " + gb(state) + " (shared) + " +
+         (reduction ? "grid partials " + gb(reduction) + " (shared) + " : std::string()) + std::to_string(workers) + " x worker " +
          gb(per_worker) + " + coordinator " + gb(coordinator) + " + diagnostics copy " + gb(diagnostics) + " = " +
          gb(total());
 }
@@ -90,7 +91,7 @@ MemoryPlan estimate_memory(const Settings& s, std::int64_t d0, std::int64_t n, s
     try {
       const Grid g = resolve_grid(s, dims);
       p.workers = g.workers();
-      if (g.shards > 1) p.state += ReductionArea::bytes(dims, ColumnChunks{n, s.chunk_columns}, f);
+      if (g.shards > 1) p.reduction = ReductionArea::bytes(dims, ColumnChunks{n, s.chunk_columns}, f);
     } catch (const Error&) {
       // no feasible grid: the caller reports that with its own exit code
     }

@@ -88,9 +88,12 @@ TEST_CASE("the cost model: shards where layers are few or uneven, regions where 
   CHECK(choose_grid(d, 2, cc, true).text() == "2x1");
   CHECK(choose_grid(d, 4, cc, true).text() == "4x1");
   // 64 workers over 20 layers: the samples must carry most of it.
-  const Grid big = choose_grid(d, 64, ColumnChunks{d.samples, 32}, true);
+  const Grid big = choose_grid(d, 64, cc, true);
   CHECK(big.shards >= 4);
   CHECK(big.workers() == 64);
+  // Chunks of 32 columns: 91 slots per layer would outgrow the state, so no sample shards.
+  CHECK(choose_grid(d, 64, ColumnChunks{d.samples, 32}, true).regions == 0);
+  CHECK(choose_grid(d, 4, ColumnChunks{d.samples, 32}, true).text() == "4x1");
 }
 
 TEST_CASE("chunked W sums equal the closed-form ridge step up to rounding") {
