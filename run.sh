@@ -57,7 +57,7 @@ case "$mode" in
   tsan)
     shift
     build build-tsan -DRADMM_TSAN=ON
-    ctest --test-dir build-tsan --output-on-failure -R 'test_protocol_threads|test_admm' "$@"
+    ctest --test-dir build-tsan --output-on-failure -R 'test_protocol_threads|test_admm|test_grid' "$@"
     ;;
   asan)
     shift

@@ -62,18 +62,30 @@ void own_layer_rhs(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, co
 }  // namespace
 
 template <class T>
-double solve_activation_system(MatRefT<T> v, const ConstMatRefT<T>& w, T diag, T scale) {
-  const auto d = v.rows();
+ActivationSystem<T> activation_system(const ConstMatRefT<T>& w, Eigen::Index d, T diag, T scale) {
   const auto a = w.leftCols(d);
   MatT<T> m = MatT<T>::Zero(d, d);
   m.template selfadjointView<Eigen::Lower>().rankUpdate(a.transpose(), scale);
   m.diagonal().array() += diag;
-  const Eigen::LLT<MatT<T>> llt(m);
+  ActivationSystem<T> sys;
+  sys.llt.compute(m);
   // Eigenvalues lie in [diag, diag + scale ||A||_2^2] and ||A||_2 <= ||A||_F.
-  const double kappa = 1.0 + static_cast<double>(scale) * static_cast<double>(a.squaredNorm()) / static_cast<double>(diag);
-  if (kappa <= kActivationProductKappa<T>) v = llt.solve(MatT<T>::Identity(d, d)) * v;  // temporary, then copy
+  sys.kappa = 1.0 + static_cast<double>(scale) * static_cast<double>(a.squaredNorm()) / static_cast<double>(diag);
+  if (sys.kappa <= kActivationProductKappa<T>) sys.inverse = sys.llt.solve(MatT<T>::Identity(d, d));
+  return sys;
+}
+
+template <class T>
+void ActivationSystem<T>::apply(MatRefT<T> v) const {
+  if (inverse.size() > 0) v = inverse * v;  // a temporary, then the copy
   else llt.solveInPlace(v);
-  return kappa;
+}
+
+template <class T>
+ActivationSystem<T> activation_system(const ConstMatRefT<T>& w_next, Eigen::Index d, bool last, const Penalties& pen) {
+  const Coef<T> c(pen);
+  return last ? activation_system<T>(w_next, d, c.gamma + c.alpha, c.beta)
+              : activation_system<T>(w_next, d, 2 * c.gamma + c.alpha, c.rho);
 }
 
 template <class T>
@@ -95,7 +107,7 @@ void update_output_weights(MatRefT<T> w, const ConstMatRefT<T>& vn, const ConstM
 template <class T>
 void update_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                         const ConstMatRefT<T>& v_next, const ConstMatRefT<T>& u_next, const ConstMatRefT<T>& w_next,
-                        const Penalties& pen) {
+                        const Penalties& pen, const ActivationSystem<T>* system) {
   const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_next.leftCols(d);
@@ -105,13 +117,14 @@ void update_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residua
   v.noalias() += c.rho * a.transpose() * u_next;
   const typename Num<T>::Vec atb = c.rho * (a.transpose() * w_next.col(d));
   v.colwise() -= atb;
-  solve_activation_system<T>(v, w_next, 2 * c.gamma + c.alpha, c.rho);
+  if (system) system->apply(v);
+  else activation_system<T>(w_next, d, 2 * c.gamma + c.alpha, c.rho).apply(v);
 }
 
 template <class T>
 void update_last_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                              const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult,
-                             const ConstMatRefT<T>& w_out, const Penalties& pen) {
+                             const ConstMatRefT<T>& w_out, const Penalties& pen, const ActivationSystem<T>* system) {
   const Coef<T> c(pen);
   const auto d = v.rows();
   const auto a = w_out.leftCols(d);
@@ -120,7 +133,8 @@ void update_last_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool re
   v.noalias() += c.beta * a.transpose() * vn;
   const typename Num<T>::Vec atb = c.beta * (a.transpose() * w_out.col(d));
   v.colwise() -= atb;
-  solve_activation_system<T>(v, w_out, c.gamma + c.alpha, c.beta);
+  if (system) system->apply(v);
+  else activation_system<T>(w_out, d, c.gamma + c.alpha, c.beta).apply(v);
 }
 
 template <class T>
@@ -202,11 +216,13 @@ Mat ridge_head(const ConstMatRef& y, const ConstMatRef& input, double lambda) {
                                          const ConstMatRefT<T>&, const Penalties&);                                 \
   template void update_activations<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&,            \
                                       const ConstMatRefT<T>&, const ConstMatRefT<T>&, const ConstMatRefT<T>&,      \
-                                      const Penalties&);                                                           \
+                                      const Penalties&, const ActivationSystem<T>*);                               \
   template void update_last_activations<T>(MatRefT<T>, const ConstMatRefT<T>&, bool, const ConstMatRefT<T>&,       \
                                            const ConstMatRefT<T>&, const ConstMatRefT<T>&, const ConstMatRefT<T>&, \
-                                           const Penalties&);                                                      \
-  template double solve_activation_system<T>(MatRefT<T>, const ConstMatRefT<T>&, T, T);                           \
+                                           const Penalties&, const ActivationSystem<T>*);                         \
+  template struct ActivationSystem<T>;                                                                             \
+  template ActivationSystem<T> activation_system<T>(const ConstMatRefT<T>&, Eigen::Index, T, T);                   \
+  template ActivationSystem<T> activation_system<T>(const ConstMatRefT<T>&, Eigen::Index, bool, const Penalties&); \
   template T prox_preactivation<T>(T, T, T, T, Activation);                                                        \
   template void update_preactivations<T>(MatRefT<T>, const ConstMatRefT<T>&, const ConstMatRefT<T>&, bool,         \
                                          const ConstMatRefT<T>&, MatRefT<T>, const Penalties&);                     \

@@ -3,6 +3,9 @@
 // scalar (float, double), instantiated for both in admm.cpp.
 // `input` is V_{i-1} (X for layer 1); `residual` says whether R_i(V_{i-1}) = V_{i-1} (i >= 2).
 #pragma once
+#include <Eigen/Cholesky>
+
+#include "common/grid.hpp"
 #include "common/loss.hpp"
 #include "common/model.hpp"
 #include "common/num.hpp"
@@ -18,12 +21,17 @@ struct Penalties {
   bool ts2 = false;         ///< two-splitting: no U, sigma(W_i V~_{i-1}) inside the gamma penalty
   bool linearized = false;  ///< W and V blocks take one prox-gradient step (linearized.hpp)
   Loss loss = Loss::kSquared;  ///< the output block's loss: only the V_N step and the head term depend on it
+  int chunk_columns = kDefaultChunkColumns;  ///< the phase schedule's fixed column chunking (reduction.hpp)
   static Penalties from(const Settings& s) {
     Penalties p{s.gamma, s.rho,       s.beta, s.alpha, s.lambda, s.activation_kind(), s.method != "bcd",
                 s.splitting == "ts2", s.update == "linearized"};
     p.loss = loss_kind(s.loss);
+    p.chunk_columns = s.chunk_columns;
     return p;
   }
+  /// The exact TS3 updates: the only ones whose sums over samples are chunked and can be sharded
+  /// (the linearized and TS2 steps backtrack on whole-block objectives).
+  bool shardable() const { return !ts2 && !linearized; }
 };
 
 /// The penalties as scalars of T (Eigen does not mix float matrices with double scalars).
@@ -59,25 +67,41 @@ void update_output_weights(MatRefT<T> w, const ConstMatRefT<T>& vn, const ConstM
 template <class T>
 inline constexpr double kActivationProductKappa = sizeof(T) == sizeof(double) ? 1e3 : 10;
 
-/// Solves (diag I + scale A^T A) V = V in place, A = w.leftCols(d): by one product with the
-/// inverse when kappa^ = 1 + scale ||A||_F^2 / diag <= kActivationProductKappa<T>, else by the
-/// Cholesky solve. Returns kappa^.
+/// The V step's matrix diag I + scale A^T A (A = w.leftCols(d)), prepared once per layer and
+/// applied to any column block: its inverse when kappa^ = 1 + scale ||A||_F^2 / diag <=
+/// kActivationProductKappa<T> (one product), else its Cholesky factor (two triangular solves).
 template <class T>
-double solve_activation_system(MatRefT<T> v, const ConstMatRefT<T>& w, T diag, T scale);
+struct ActivationSystem {
+  Eigen::LLT<MatT<T>> llt;
+  MatT<T> inverse;   ///< empty when the bound says the solve is needed
+  double kappa = 0;  ///< the bound kappa^ on the condition number
+  /// V <- (diag I + scale A^T A)^{-1} V, in place.
+  void apply(MatRefT<T> v) const;
+};
+
+template <class T>
+ActivationSystem<T> activation_system(const ConstMatRefT<T>& w, Eigen::Index d, T diag, T scale);
 
 /// V_i (1 <= i <= N-2): solves ((2 gamma + alpha) I + rho A^T A) V = gamma (R_i + sigma(U_i))
 ///   + gamma (V_{i+1} - sigma(U_{i+1})) + rho A^T (U_{i+1} - b 1^T) + alpha V^k,  [A, b] = W_{i+1}.
+/// `system` (optional): activation_system(w_next, d, false, pen), prepared once for many column blocks.
 template <class T = double>
 void update_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                         const ConstMatRefT<T>& v_next, const ConstMatRefT<T>& u_next, const ConstMatRefT<T>& w_next,
-                        const Penalties& pen);
+                        const Penalties& pen, const ActivationSystem<T>* system = nullptr);
 
 /// V_{N-1}: solves ((gamma + alpha) I + beta A^T A) V = gamma (R + sigma(U))
 ///   + A^T (Lambda + beta (V_N - b 1^T)) + alpha V^k,  [A, b] = W_N.
+/// `system` (optional): activation_system(w_out, d, true, pen).
 template <class T = double>
 void update_last_activations(MatRefT<T> v, const ConstMatRefT<T>& input, bool residual, const ConstMatRefT<T>& u,
                              const ConstMatRefT<T>& vn, const ConstMatRefT<T>& lambda_mult, const ConstMatRefT<T>& w_out,
-                             const Penalties& pen);
+                             const Penalties& pen, const ActivationSystem<T>* system = nullptr);
+
+/// The V step's system (2 gamma + alpha) I + rho A^T A, or for V_{N-1} (`last`)
+/// (gamma + alpha) I + beta A^T A, with A = w_next.leftCols(d).
+template <class T = double>
+ActivationSystem<T> activation_system(const ConstMatRefT<T>& w_next, Eigen::Index d, bool last, const Penalties& pen);
 
 /// U_i, elementwise: argmin gamma/2 (a - sigma(u))^2 + (rho+alpha)/2 (u - c)^2 with
 /// a = V_i - R_i, c = (rho Z + alpha U^k)/(rho + alpha), Z = W_i V~_{i-1}; for ReLU the

@@ -8,9 +8,13 @@
 
 namespace radmm {
 
+/// A worker's cell of the grid (common/grid.hpp): hidden layers first..last x the columns of
+/// chunks chunk_begin..chunk_end-1 (shard `shard` of `shards`; chunk_end = -1 means every chunk).
 struct Region {
   int first = 1, last = 0;  ///< hidden layers first..last (inclusive); owns W_N when last = N-1
   double cost = 0;          ///< flops per iteration (layer_flops)
+  int shard = 0, shards = 1;
+  int chunk_begin = 0, chunk_end = -1;
 };
 
 /// Floating-point operations of one iteration's work on hidden layer i (plus W_N for i = N-1),

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/grid.hpp"
 #include "common/io.hpp"
 
 namespace po = boost::program_options;
@@ -46,7 +47,9 @@ int Settings::resolved_workers() const {
   if (backprop()) return 0;
   if (workers >= 0) return workers;
   if (schedule_kind() == Schedule::kSweep) return 0;
-  return std::min(online_cores(), depth - 1);
+  Grid g;
+  if (grid != "auto" && parse_grid(grid, g)) return g.workers();
+  return sample_shardable() ? online_cores() : std::min(online_cores(), depth - 1);
 }
 
 Activation Settings::activation_kind() const {
@@ -98,9 +101,24 @@ void Settings::validate() const {
   if (workers > 0 && schedule != "phase")
     bad("workers", "needs --schedule phase (the sweep is serial); use --workers 0 with sweep", std::to_string(workers));
   const int hidden = depth - 1;
-  if (workers > hidden)
-    bad("workers", "must not exceed the number of hidden layers (depth - 1 = " + std::to_string(hidden) + ")",
+  if (workers > hidden && !sample_shardable())
+    bad("workers", "must not exceed the number of hidden layers (depth - 1 = " + std::to_string(hidden) +
+        ") with --splitting ts2 or --update linearized (only the exact ts3 updates shard the samples)",
         std::to_string(workers));
+  if (chunk_columns < 1 || chunk_columns > (1 << 24))
+    bad("chunk-columns", "must be in [1, 16777216]", std::to_string(chunk_columns));
+  if (grid != "auto") {
+    Grid g;
+    if (!parse_grid(grid, g)) bad("grid", "must be auto or RxS with R, S >= 1 (e.g. 2x4)", grid);
+    if (backprop() || schedule != "phase" || workers == 0)
+      bad("grid", "needs --schedule phase and workers (admm or bcd; not --workers 0)", grid);
+    if (workers > 0 && g.workers() != workers)
+      bad("grid", "R x S must equal --workers " + std::to_string(workers), grid);
+    if (g.regions > hidden)
+      bad("grid", "R must not exceed the number of hidden layers (depth - 1 = " + std::to_string(hidden) + ")", grid);
+    if (g.shards > 1 && !sample_shardable())
+      bad("grid", "S > 1 sample shards need the exact ts3 updates (--splitting ts3 --update proximal)", grid);
+  }
   positive("phase-timeout", phase_timeout);
   if (checkpoint_every < 0) bad("checkpoint-every", "must be >= 0", std::to_string(checkpoint_every));
   if (eval_every < 0) bad("eval-every", "must be >= 0", std::to_string(eval_every));
@@ -171,9 +189,16 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("patience", po::value(&s.patience)->default_value(d.patience),
         "with --early-stop, stop after k evaluations without a lower validation MSE (0 = run every iteration)")
     ("workers", po::value(&s.workers)->default_value(d.workers),
-        "worker processes (phase schedule); 0 = in-process; -1 = one per core, at most depth - 1 (in-process for sweep)")
+        "worker processes (phase schedule); 0 = in-process; -1 = one per core (R x S of --grid when given; at most "
+        "depth - 1 for ts2 / linearized; in-process for sweep)")
     ("phase-timeout", po::value(&s.phase_timeout)->default_value(d.phase_timeout, fmt(d.phase_timeout)),
         "seconds a phase may take before the run is stopped (exit 5)")
+    ("grid", po::value(&s.grid)->default_value(d.grid)->value_name("RxS"),
+        "worker grid: R layer regions x S sample shards, R x S = --workers, R <= depth - 1, S <= the "
+        "sample chunks (S > 1: exact ts3 updates only); auto = the cheapest by the cost model (docs/algorithm.md)")
+    ("chunk-columns", po::value(&s.chunk_columns)->default_value(d.chunk_columns),
+        "samples per chunk of the fixed-order sums over samples (phase schedule): the grid never changes "
+        "the iterates, this does (as a different summation order would)")
     ("out", po::value(&s.out)->default_value(d.out, "runs/<timestamp>")->value_name("DIR"), "run folder")
     ("checkpoint-every", po::value(&s.checkpoint_every)->default_value(d.checkpoint_every),
         "write a checkpoint every k iterations into DIR/checkpoints (0 = only on SIGINT / SIGTERM)")
@@ -302,6 +327,8 @@ std::string settings_to_ini(const Settings& s) {
     << "patience = " << s.patience << "\n"
     << "workers = " << s.workers << "\n"
     << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
+    << "grid = " << s.grid << "\n"
+    << "chunk-columns = " << s.chunk_columns << "\n"
     << "out = " << s.out << "\n"
     << "checkpoint-every = " << s.checkpoint_every << "\n"
     << "eval-every = " << s.eval_every << "\n"
@@ -337,6 +364,7 @@ std::string first_math_difference(const Settings& a, const Settings& b) {
   if (a.inner_passes != b.inner_passes) return "inner-passes";
   if (a.refit_head != b.refit_head) return "refit-head";
   if (a.method != b.method) return "method";
+  if (a.schedule == "phase" && a.chunk_columns != b.chunk_columns) return "chunk-columns";
   return "";
 }
 
@@ -356,6 +384,7 @@ std::string settings_to_json(const Settings& s) {
     << ", \"update\": " << str(s.update) << ", \"reproject_every\": " << s.reproject_every << ", \"inner_passes\": " << s.inner_passes << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
     << ", \"early_stop\": " << (s.early_stop ? "true" : "false") << ", \"patience\": " << s.patience
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
+    << ", \"grid\": " << str(s.grid) << ", \"chunk_columns\": " << s.chunk_columns
     << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every
     << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every
     << ", \"diagnostics\": " << (s.diagnostics ? "true" : "false") << "}";

@@ -11,6 +11,9 @@ namespace radmm {
 enum class Schedule { kSweep, kPhase };
 enum class Activation { kRelu, kIdentity };
 
+/// Default of --chunk-columns: samples per chunk of the fixed-order sums (common/grid.hpp).
+constexpr int kDefaultChunkColumns = 256;
+
 /// Upper bound of --inner-passes (a checkpoint's phase position is below 3 * this + 1).
 constexpr int kMaxInnerPasses = 1000;
 
@@ -58,6 +61,8 @@ struct Settings {
   // Parallel run
   int workers = -1;                       ///< worker processes; 0 = in-process; -1 = one per core (max depth-1)
   double phase_timeout = 300.0;           ///< seconds a phase may take before the run stops (exit 5)
+  std::string grid = "auto";              ///< RxS: R layer regions x S sample shards (R S = workers); auto = cost model
+  int chunk_columns = kDefaultChunkColumns;              ///< samples per chunk of the fixed-order sums (changes the rounding, not P)
 
   // Output and checkpoints
   std::string out;                        ///< run folder; empty = runs/<timestamp>
@@ -70,8 +75,11 @@ struct Settings {
   /// Throws Error(kUsage) naming the first option that breaks a rule.
   void validate() const;
   Schedule schedule_kind() const;
-  /// Worker count after resolving -1: min(cores, depth - 1) for phase, 0 for sweep.
+  /// Worker count after resolving -1: R x S of an explicit --grid, else the cores for phase (at
+  /// most depth - 1 when the samples cannot be sharded), 0 for sweep.
   int resolved_workers() const;
+  /// The exact TS3 updates (ts3, proximal): the only variant whose samples can be sharded.
+  bool sample_shardable() const { return splitting == "ts3" && update == "proximal"; }
   Activation activation_kind() const;
   bool grouped_split() const { return split == "grouped"; }
   bool scaled_init() const { return init == "scaled"; }

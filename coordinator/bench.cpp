@@ -17,6 +17,7 @@
 
 #include "common/csv.hpp"
 #include "common/error.hpp"
+#include "common/grid.hpp"
 #include "common/io.hpp"
 #include "common/plot.hpp"
 #include "coordinator/cli.hpp"
@@ -43,8 +44,9 @@ std::string cpu_model() {
   return "unknown";
 }
 
-struct Point {  // one run at one worker count
+struct Point {  // one run at one entry of --worker-list
   int workers = 0, repeat = 0;
+  std::string label, grid;  ///< the entry ("2" or "1x2") and the grid the run used
   double s_per_iter = 0;
   double phase_wall[kPhaseCount] = {}, phase_overhead_us[kPhaseCount] = {};
   double admm_total = 0, overhead_total[kPhaseCount] = {};  ///< sums over the timed iterations
@@ -62,6 +64,26 @@ std::vector<int> parse_list(const std::string& text) {
       throw Error(ExitCode::kUsage, "--worker-list must be comma-separated counts >= 0 (got '" + text + "')",
                   "command line", "e.g. --worker-list 0,1,2");
     out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) throw Error(ExitCode::kUsage, "--worker-list is empty", "command line", "");
+  return out;
+}
+
+/// One entry of --worker-list: a worker count P (grid chosen by the cost model) or a grid RxS.
+struct Entry {
+  std::string label;
+  int workers = 0;
+  std::string grid = "auto";
+};
+
+std::vector<Entry> parse_entries(const std::string& text) {
+  std::vector<Entry> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    Grid g;
+    if (parse_grid(item, g)) out.push_back({item, g.workers(), item});
+    else out.push_back({item, parse_list(item).front(), "auto"});
   }
   if (out.empty()) throw Error(ExitCode::kUsage, "--worker-list is empty", "command line", "");
   return out;
@@ -176,11 +198,36 @@ int run_sweep(const Settings& s, const Dataset& ds, const std::string& what, std
   return 0;
 }
 
+/// radmm bench --plan: the cost model's grid per entry and its modelled speedup, next to the best
+/// layer-only split (R x 1). A projection from the flop model (docs/algorithm.md), not a timing.
+int print_plan(const Settings& s, const Dataset& ds, const std::vector<Entry>& entries) {
+  const Dims dims = dims_of(s, ds);
+  const ColumnChunks cc{dims.samples, s.chunk_columns};
+  const double one = grid_cost(dims, Grid{1, 1}, cc);
+  std::printf("radmm bench --plan: %s, n = %lld (%d chunks of %d), depth %d, width %d: modelled, not measured\n\n",
+              s.data.c_str(), static_cast<long long>(dims.samples), cc.count(), s.chunk_columns, s.depth, s.width);
+  std::printf(" workers  grid      GFLOP on the critical path  speedup (model)  layer-only R x 1 speedup\n");
+  for (const Entry& e : entries) {
+    if (e.workers == 0) continue;
+    Settings t = s;
+    t.workers = e.workers;
+    t.grid = e.grid;
+    const Grid g = resolve_grid(t, dims);
+    const double c = grid_cost(dims, g, cc);
+    const bool layers_fit = e.workers <= dims.hidden();
+    const double layers = layers_fit ? one / grid_cost(dims, Grid{e.workers, 1}, cc) : 0;
+    std::printf(" %7d  %-8s  %26.3f  %15.2f  %24s\n", g.workers(), g.text().c_str(), c / 1e9, one / c,
+                layers_fit ? format_double(std::round(layers * 100) / 100).c_str() : "- (P > depth - 1)");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_bench(const std::vector<std::string>& all_args) {
   // Bench's own options; everything else is a train option.
   std::string worker_list, out_dir, sweep, sweep_values;
+  bool plan = false;
   int repeats = 3;
   bool help = false;
   const std::vector<std::string> args = take_own_options(
@@ -190,24 +237,27 @@ int run_bench(const std::vector<std::string>& all_args) {
        {"--bench-out", [&](const std::string& v) { out_dir = v; }},
        {"--sweep", [&](const std::string& v) { sweep = v; }},
        {"--sweep-values", [&](const std::string& v) { sweep_values = v; }}},
-      help);
+      help, {{"--plan", &plan}});
   // Defaults of the experiment beneath --config and the command line: white wine, depth 20,
   // width 128, 5 iterations, phase schedule.
   const ParsedCommand cmd = parse_train_command(
       args, "data = builtin:wine-white\ndepth = 20\nwidth = 128\niterations = 5\nschedule = phase\n",
       "radmm bench defaults");
   if (help) {
-    std::cout << "usage: radmm bench [--worker-list 0,1,..] [--repeats R] [--bench-out DIR] [train options]\n"
+    std::cout << "usage: radmm bench [--worker-list 0,1,2x1,1x2,..] [--repeats R] [--bench-out DIR] [train options]\n"
               << "       radmm bench --sweep depth|width|samples [--sweep-values a,b,..] [--repeats R] [train options]\n\n"
               << "Trains one configuration (default: white wine, depth 20, width 128, 5 iterations, phase\n"
-              << "schedule) at each worker count (default 0,1,..,cores), R times each (default 3), interleaving\n"
-              << "the repeats, and reports median seconds per iteration, speedup and efficiency against P = 1,\n"
+              << "schedule) at each worker count (default 0,1,..,cores; an entry RxS forces that grid of R layer\n"
+              << "regions x S sample shards, a count P takes the cost model's grid), R times each (default 3),\n"
+              << "interleaving the repeats, and reports median seconds per iteration, speedup and efficiency against P = 1,\n"
               << "per-phase overhead and peak memory per worker. Writes DIR/bench.csv and DIR/bench.json\n"
               << "(default DIR runs/bench-<timestamp>), and speedup.svg. Also reports GFLOP/s against the\n"
               << "throughput of an Eigen product of the same shape and of a 1024^3 product (the core's peak)\n"
               << "measured here, and the share of the iteration spent in the W, V and U updates, in the\n"
               << "phase handshake and in the rest (V_N, Lambda, objective). A --config file's settings win\n"
               << "over these defaults, the command line over the file.\n"
+              << "--plan prints, for --worker-list (default 1,2,4,..,64), the grid the cost model chooses and its\n"
+              << "modelled speedup next to the layer-only split, without training (a projection, not a timing).\n"
               << "--sweep times one worker count (--workers) as depth, width or the number of samples grows\n"
               << "(defaults 5,10,20,40 / 32,64,128,256 / 500,1000,2000,all; --workers defaults to 1 and is\n"
               << "capped at depth - 1 for small depths) and fits log-log exponents of the\n"
@@ -222,22 +272,27 @@ int run_bench(const std::vector<std::string>& all_args) {
   s.refit_head = false;
   s.diagnostics = false;  // its state copy would be timed with the iteration
   s.validate();
-  std::vector<int> counts;
+  if (plan && worker_list.empty()) worker_list = "1,2,4,8,16,32,64";
+  std::vector<Entry> counts;
   if (worker_list.empty())
-    for (int p = 0; p <= std::min(online_cores(), s.depth - 1); ++p) counts.push_back(p);
+    for (int p = 0; p <= online_cores(); ++p) counts.push_back({std::to_string(p), p, "auto"});
   else
-    counts = parse_list(worker_list);
-  for (int p : counts) {
+    counts = parse_entries(worker_list);
+  auto settings_of = [&](const Entry& e) {
     Settings t = s;
-    t.workers = p;
-    t.validate();  // P <= depth - 1
-  }
+    t.workers = e.workers;
+    t.grid = e.grid;
+    return t;
+  };
+  for (const Entry& e : counts) settings_of(e).validate();  // R x S = P, R <= depth - 1
   const Table table = read_csv(s.data);
   // No validation rows: bench never evaluates, and n stays the training rows of the test split.
   const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split());
+  for (const Entry& e : counts) resolve_grid(settings_of(e), dims_of(s, ds));  // S <= the chunks
   if (out_dir.empty()) out_dir = "runs/bench-" + timestamp_utc();
   if (!sweep.empty() && sweep != "depth" && sweep != "width" && sweep != "samples")
     throw Error(ExitCode::kUsage, "--sweep must be depth, width or samples (got " + sweep + ")", "command line", "");
+  if (plan) return print_plan(s, ds, counts);
   make_output_dir(out_dir);
   install_signal_handlers();
   std::ostringstream repro;
@@ -259,18 +314,18 @@ int run_bench(const std::vector<std::string>& all_args) {
 
   std::printf("radmm bench: %s, n = %lld, depth %d, width %d, %d iterations, workers {", s.data.c_str(),
               static_cast<long long>(ds.x_train.cols()), s.depth, s.width, s.iterations);
-  for (std::size_t i = 0; i < counts.size(); ++i) std::printf("%s%d", i ? "," : "", counts[i]);
+  for (std::size_t i = 0; i < counts.size(); ++i) std::printf("%s%s", i ? "," : "", counts[i].label.c_str());
   std::printf("} x %d repeats -> %s\n", repeats, out_dir.c_str());
   std::fflush(stdout);
 
   std::vector<Point> points;
   for (int r = 0; r < repeats; ++r) {
-    for (int p : counts) {  // interleaved: a slow spell of the machine hits every P alike
-      Settings t = s;
-      t.workers = p;
-      const TrainResult res = train(t, ds, TrainHooks{});
+    for (const Entry& e : counts) {  // interleaved: a slow spell of the machine hits every P alike
+      const TrainResult res = train(settings_of(e), ds, TrainHooks{});
       Point pt;
-      pt.workers = p;
+      pt.workers = e.workers;
+      pt.label = e.label;
+      pt.grid = res.grid.empty() ? "in-process" : res.grid;
       pt.repeat = r;
       std::vector<double> over[kPhaseCount];
       for (std::size_t k = res.history.size() > 1 ? 1 : 0; k < res.history.size(); ++k) {
@@ -285,7 +340,7 @@ int run_bench(const std::vector<std::string>& all_args) {
       for (int q = 0; q < kPhaseCount; ++q) pt.phase_overhead_us[q] = median(over[q]);
       pt.stats = res.worker_stats;
       points.push_back(pt);
-      std::printf("  repeat %d, P = %d: %.4f s/iteration\n", r + 1, p, pt.s_per_iter);
+      std::printf("  repeat %d, P = %d (grid %s): %.4f s/iteration\n", r + 1, e.workers, pt.grid.c_str(), pt.s_per_iter);
       std::fflush(stdout);
     }
   }
@@ -293,23 +348,23 @@ int run_bench(const std::vector<std::string>& all_args) {
   // Aggregate per worker count.
   std::ostringstream csv, json, table_out;
   csv << "workers,repeat,s_per_iter,phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,overhead_w_us,"
-         "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes\n";
+         "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes,grid\n";
   for (const Point& pt : points) {
     std::int64_t rss = 0;
     for (const auto& w : pt.stats) rss = std::max(rss, w.peak_rss);
     csv << pt.workers << ',' << pt.repeat << ',' << format_double(pt.s_per_iter);
     for (double v : pt.phase_wall) csv << ',' << format_double(v);
     for (double v : pt.phase_overhead_us) csv << ',' << format_double(v);
-    csv << ',' << rss << '\n';
+    csv << ',' << rss << ',' << pt.grid << '\n';
   }
-  std::map<int, double> med;
-  for (int p : counts) {
+  std::map<std::string, double> med;
+  for (const Entry& e : counts) {
     std::vector<double> v;
     for (const Point& pt : points)
-      if (pt.workers == p) v.push_back(pt.s_per_iter);
-    med[p] = median(v);
+      if (pt.label == e.label) v.push_back(pt.s_per_iter);
+    med[e.label] = median(v);
   }
-  const double t1 = med.count(1) ? med[1] : 0;
+  const double t1 = med.count("1") ? med["1"] : med.count("1x1") ? med["1x1"] : 0;
   utsname u {};
   ::uname(&u);
   json << "{\n  \"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores\": " << online_cores()
@@ -319,18 +374,19 @@ int run_bench(const std::vector<std::string>& all_args) {
        << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << "\"},\n"
        << "  \"config\": " << settings_to_json(s) << ",\n  \"repeats\": " << repeats << ",\n  \"points\": [";
   // (flops_per_iteration and gemm_gflops follow the points)
-  table_out << "\n workers   s/iter   speedup  efficiency  GFLOP/s  of GEMM  of peak   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
+  table_out << "\n workers  grid         s/iter   speedup  efficiency  GFLOP/s  of GEMM  of peak   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
   std::ostringstream shares;
   shares << "\n share of the iteration (compute of the slowest worker per phase; rest = V_N, Lambda, objective)\n"
-            " workers      W      V      U   handshake   rest\n";
+            " workers  grid             W      V      U   handshake   rest\n";
   Series measured{"measured", {}, {}}, ideal{"ideal", {}, {}, true}, efficiency{"efficiency", {}, {}};
   for (std::size_t i = 0; i < counts.size(); ++i) {
-    const int p = counts[i];
+    const int p = counts[i].workers;
+    const std::string& label = counts[i].label;
     double over[kPhaseCount] = {}, phase[kPhaseCount] = {};
     std::int64_t rss = 0;
     std::vector<const Point*> mine;
     for (const Point& pt : points)
-      if (pt.workers == p) mine.push_back(&pt);
+      if (pt.label == label) mine.push_back(&pt);
     for (int q = 0; q < kPhaseCount; ++q) {
       std::vector<double> o, w;
       for (const Point* pt : mine) {
@@ -342,9 +398,10 @@ int run_bench(const std::vector<std::string>& all_args) {
     }
     for (const Point* pt : mine)
       for (const auto& w : pt->stats) rss = std::max(rss, w.peak_rss);
-    const double speedup = t1 > 0 && med[p] > 0 ? t1 / med[p] : 0;
+    const double m = med[label];
+    const double speedup = t1 > 0 && m > 0 ? t1 / m : 0;
     const double eff = p > 0 ? speedup / p : 0;
-    const double gflops = med[p] > 0 ? flops / med[p] / 1e9 : 0;
+    const double gflops = m > 0 ? flops / m / 1e9 : 0;
     const double of_gemm = gflops / (gemm * std::max(p, 1)), of_peak = gflops / (peak * std::max(p, 1));
     // Shares of the iteration's wall time, from the sums over every timed iteration and repeat.
     double total = 0, wall[kPhaseCount] = {}, hand[kPhaseCount] = {};
@@ -362,8 +419,8 @@ int run_bench(const std::vector<std::string>& all_args) {
     const double sh_hand = total > 0 ? (hand[0] + hand[1] + hand[2] + hand[3]) / total : 0;
     const double sh_rest = 1 - sh_w - sh_v - sh_u - sh_hand;
     char srow[160];
-    std::snprintf(srow, sizeof srow, " %7d  %5.1f%% %5.1f%% %5.1f%%      %5.1f%% %5.1f%%\n", p, 100 * sh_w, 100 * sh_v,
-                  100 * sh_u, 100 * sh_hand, 100 * sh_rest);
+    std::snprintf(srow, sizeof srow, " %7d  %-12s  %5.1f%% %5.1f%% %5.1f%%      %5.1f%% %5.1f%%\n", p, mine.back()->grid.c_str(),
+                  100 * sh_w, 100 * sh_v, 100 * sh_u, 100 * sh_hand, 100 * sh_rest);
     shares << srow;
     if (p > 0) {
       measured.x.push_back(p);
@@ -373,12 +430,14 @@ int run_bench(const std::vector<std::string>& all_args) {
       efficiency.x.push_back(p);
       efficiency.y.push_back(eff);
     }
-    char row[256];
-    std::snprintf(row, sizeof row, " %7d  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
-                  p, med[p], speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
+    char row[320];
+    std::snprintf(row, sizeof row, " %7d  %-10s  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f
+",
+                  p, mine.back()->grid.c_str(), m, speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
                   100 * of_gemm, 100 * of_peak, over[0], over[1], over[2], over[3], static_cast<double>(rss) / (1 << 20));
     table_out << row;
-    json << (i ? "," : "") << "\n    {\"workers\": " << p << ", \"s_per_iter_median\": " << format_double(med[p], true)
+    json << (i ? "," : "") << "\n    {\"workers\": " << p << ", \"grid\": \"" << mine.back()->grid
+         << "\", \"s_per_iter_median\": " << format_double(m, true)
          << ", \"speedup_vs_1\": " << format_double(speedup, true) << ", \"efficiency\": "
          << (p > 0 ? format_double(eff, true) : "null") << ", \"gflops\": " << format_double(gflops, true)
          << ", \"fraction_of_gemm\": " << format_double(of_gemm, true)
@@ -396,7 +455,7 @@ int run_bench(const std::vector<std::string>& all_args) {
     for (std::size_t w = 0; w < last->stats.size(); ++w) {
       const WorkerStats& ws = last->stats[w];
       json << (w ? ", " : "") << "{\"rank\": " << ws.rank << ", \"layers\": [" << ws.region.first << ", "
-           << ws.region.last << "], \"peak_rss_bytes\": " << ws.peak_rss << ", \"region_bytes\": " << ws.region_bytes
+           << ws.region.last << "], \"shard\": " << ws.region.shard << ", \"peak_rss_bytes\": " << ws.peak_rss << ", \"region_bytes\": " << ws.region_bytes
            << ", \"compute_s\": [";
       for (int q = 0; q < kPhaseCount; ++q) json << (q ? ", " : "") << format_double(ws.compute_s[q], true);
       json << "], \"wait_s\": [";

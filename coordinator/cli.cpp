@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <cmath>
@@ -19,6 +20,7 @@
 #include "common/checkpoint.hpp"
 #include "common/csv.hpp"
 #include "common/error.hpp"
+#include "common/grid.hpp"
 #include "common/idx.hpp"
 #include "common/io.hpp"
 #include "common/load_data.hpp"
@@ -94,6 +96,12 @@ int run_train(const std::vector<std::string>& args) {
     const Settings stored = parse_train_command({}, resume->settings_ini).settings;
     cmd = parse_train_command(args, resume->settings_ini);
     cmd.settings.out = dir;
+    // Another --workers without a --grid: the checkpoint's grid no longer applies (the iterates
+    // do not depend on it), so choose again.
+    auto given = [&](const std::string& opt) {
+      return std::any_of(args.begin(), args.end(), [&](const std::string& a) { return a == opt || a.rfind(opt + "=", 0) == 0; });
+    };
+    if (given("--workers") && !given("--grid")) cmd.settings.grid = "auto";
     if (const std::string key = first_math_difference(cmd.settings, stored); !key.empty())
       throw Error(ExitCode::kUsage, "--" + key + " differs from the checkpoint's settings", "--resume " + dir,
                   "a resumed run keeps its settings; start a new run to change --" + key);
@@ -106,6 +114,8 @@ int run_train(const std::vector<std::string>& args) {
   }
   // Validate everything before any allocation, fork or output.
   const Dataset ds = load_dataset(s);
+  const Grid grid = resolve_grid(s, dims_of(s, ds));  // exit 64 now if the samples cannot fill it
+  const int workers_used = s.resolved_workers() > 0 ? grid.workers() : 0;
   check_memory(s, ds);  // before the run folder, the state and the fork
   if (resume && resume->fingerprint != ds.fingerprint)
     throw Error(ExitCode::kDataErr, "the checkpoint was made with other data or another split", resume_path,
@@ -122,11 +132,12 @@ int run_train(const std::vector<std::string>& args) {
     std::printf("radmm: resuming from %s (iteration %lld, phase %d)\n", resume_path.c_str(),
                 static_cast<long long>(resume->iteration), resume->next_phase);
   std::printf("radmm: %s, %lld train / %lld validation / %lld test rows (%s split, %zu duplicate rows), %lld features; "
-              "depth %d, width %d, %s schedule, %d worker%s\n",
+              "depth %d, width %d, %s schedule, %d worker%s%s\n",
               s.data.c_str(), static_cast<long long>(ds.x_train.cols()), static_cast<long long>(ds.x_val.cols()),
               static_cast<long long>(ds.x_test.cols()),
-              ds.split_name.c_str(), ds.duplicate_rows, static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(), s.resolved_workers(),
-              s.resolved_workers() == 1 ? "" : "s");
+              ds.split_name.c_str(), ds.duplicate_rows, static_cast<long long>(ds.x_train.rows()), s.depth, s.width, s.schedule.c_str(),
+              workers_used, workers_used == 1 ? "" : "s",
+              workers_used > 0 ? (" (grid " + grid.text() + ": layer regions x sample shards)").c_str() : "");
   std::fflush(stdout);
   Progress progress(s.iterations, s.quiet);
   progress.set_classification(ds.classes > 0);

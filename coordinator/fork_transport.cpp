@@ -58,8 +58,9 @@ void check_shm_space(int workers) {
 }
 
 std::string layers_text(const Region& r) {
-  return r.first == r.last ? "layer " + std::to_string(r.first)
-                           : "layers " + std::to_string(r.first) + "-" + std::to_string(r.last);
+  return (r.first == r.last ? "layer " + std::to_string(r.first)
+                            : "layers " + std::to_string(r.first) + "-" + std::to_string(r.last)) +
+         (r.shards > 1 ? ", shard " + std::to_string(r.shard + 1) + "/" + std::to_string(r.shards) : "");
 }
 
 /// Coordinator side shared by the fork and thread transports.
@@ -88,6 +89,7 @@ class WorkerGroup : public Transport {
                   "check /dev/shm (space, permissions); run radmm cleanup");
     }
     stats_.resize(regions.size());
+    for (const Region& r : regions) sharded_ = sharded_ || r.shards > 1;
     for (int w = 0; w < p; ++w) {
       stats_[w].rank = w;
       stats_[w].region = regions[w];
@@ -99,6 +101,18 @@ class WorkerGroup : public Transport {
   std::vector<WorkerStats> stats() const override { return stats_; }
 
   PhaseReport run_phase(Phase ph, std::int64_t iter) override {
+    PhaseReport rep = run_round(ph, iter);
+    // Sample shards: a second round adds the chunk partials (worker/chunked_phases.hpp).
+    if (sharded_ && has_reduce_round(ph) && !rep.bad) {
+      const PhaseReport second = run_round(reduce_round(ph), iter);
+      rep.bad = second.bad;
+      rep.slowest_compute_s += second.slowest_compute_s;
+    }
+    return rep;
+  }
+
+  /// One barrier round: every worker runs `ph` on its cell.
+  PhaseReport run_round(Phase ph, std::int64_t iter) {
     cb_->phase = static_cast<std::int32_t>(ph);
     cb_->iteration = iter;
     WorkerSlot* slots = slots_of(cb_);
@@ -238,6 +252,7 @@ class WorkerGroup : public Transport {
   std::vector<WorkerStats> stats_;
   int hellos_ = 0;
   bool stopped_ = false;
+  bool sharded_ = false;  ///< some cell has S > 1 shards: W and U take a reduction round
 };
 
 class ForkTransport final : public WorkerGroup {

@@ -9,7 +9,9 @@
 #include <fstream>
 
 #include "common/error.hpp"
+#include "common/grid.hpp"
 #include "common/layout.hpp"
+#include "common/reduction.hpp"
 
 namespace radmm {
 
@@ -51,7 +53,8 @@ std::string what_fits(const Settings& s, std::uint64_t budget, Measure measure) 
 }  // namespace
 
 std::string MemoryPlan::describe() const {
-  return "data " + gb(data) + " + state " + gb(state) + " (shared) + " + std::to_string(workers) + " x worker " +
+  return "data " + gb(data) + " + state " + gb(state) + " (shared) + " +
+         (reduction ? "grid partials " + gb(reduction) + " (shared) + " : std::string()) + std::to_string(workers) + " x worker " +
          gb(per_worker) + " + coordinator " + gb(coordinator) + " + diagnostics copy " + gb(diagnostics) + " = " +
          gb(total());
 }
@@ -82,6 +85,16 @@ MemoryPlan estimate_memory(const Settings& s, std::int64_t d0, std::int64_t n, s
     p.coordinator = dbl * 2 * depth * d * u(n) + eval;
     p.workers = 0;
     return p;
+  }
+  if (p.workers > 0 && s.schedule == "phase") {
+    // The grid the run will use; S > 1 shards add the shared chunk partials (common/reduction.hpp).
+    try {
+      const Grid g = resolve_grid(s, dims);
+      p.workers = g.workers();
+      if (g.shards > 1) p.reduction = ReductionArea::bytes(dims, ColumnChunks{n, s.chunk_columns}, f);
+    } catch (const Error&) {
+      // no feasible grid: the caller reports that with its own exit code
+    }
   }
   p.per_worker = p.workers > 0 ? step : 0;
   p.coordinator = step + eval;

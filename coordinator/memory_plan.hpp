@@ -18,10 +18,13 @@ struct MemoryPlan {
   std::uint64_t per_worker = 0;   ///< private scratch of one worker process
   std::uint64_t coordinator = 0;  ///< the coordinator's private scratch (in-process kernel, evaluation, refit)
   std::uint64_t diagnostics = 0;  ///< --diagnostics: a private copy of every block but X and Y
+  std::uint64_t reduction = 0;    ///< a grid with S > 1 sample shards: the shared chunk partials
   int workers = 0;
-  std::uint64_t total() const { return data + state + coordinator + diagnostics + per_worker * std::uint64_t(workers); }
+  std::uint64_t total() const {
+    return data + state + reduction + coordinator + diagnostics + per_worker * std::uint64_t(workers);
+  }
   /// What the coordinator process alone maps (the figure RLIMIT_AS applies to).
-  std::uint64_t coordinator_process() const { return data + state + coordinator + diagnostics; }
+  std::uint64_t coordinator_process() const { return data + state + reduction + coordinator + diagnostics; }
   std::string describe() const;   ///< "data 0.38 GB + state 1.4 GB (shared) + ..." for messages
 };
 

@@ -132,7 +132,9 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
   double admm_s = 0;
   for (const auto& h : r.history) admm_s += h.admm_s;
   o << "  \"seconds_per_iteration\": " << json_num(r.iterations ? admm_s / r.iterations : 0) << ",\n"
-    << "  \"workers\": " << r.workers << ",\n";
+    << "  \"workers\": " << r.workers << ",\n"
+    << "  \"grid\": {\"text\": \"" << (r.grid.empty() ? "in-process" : r.grid) << "\", \"chunk_columns\": " << s.chunk_columns
+    << ", \"reduction_bytes\": " << r.reduction_bytes << "},\n";
   // Per phase: coordinator wall time summed over the run, and the median over iterations of
   // wall time minus the slowest worker's compute (post go, wake-ups, post done), in microseconds.
   o << "  \"phases\": {";
@@ -187,6 +189,7 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
     o << (w ? ",\n    " : "\n    ") << "{\"rank\": " << ws.rank << ", \"pid\": " << ws.pid
       << ", \"first_layer\": " << ws.region.first << ", \"last_layer\": " << ws.region.last
       << ", \"owns_head\": " << (ws.region.last == s.depth - 1 ? "true" : "false")
+      << ", \"shard\": " << ws.region.shard << ", \"shards\": " << ws.region.shards
       << ", \"region_bytes\": " << ws.region_bytes << ", \"peak_rss_bytes\": " << ws.peak_rss
       << ", \"compute_s\": {";
     for (int p = 0; p < kPhaseCount; ++p)

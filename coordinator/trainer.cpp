@@ -7,7 +7,9 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "common/grid.hpp"
 #include "common/io.hpp"
+#include "common/reduction.hpp"
 #include "common/rng.hpp"
 #include "coordinator/resume_book.hpp"
 #include "coordinator/signals.hpp"
@@ -237,7 +239,8 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   const Penalties pen = Penalties::from(st);
   const Activation act = st.activation_kind();
   const Dims dims = dims_of(st, ds);
-  const int workers = st.resolved_workers();
+  const Grid grid = resolve_grid(st, dims);  // R layer regions x S sample shards (common/grid.hpp)
+  const int workers = st.resolved_workers() > 0 ? grid.workers() : 0;
 
   StateBuffer buffer(dims, workers > 0 ? control_bytes(workers) : 0, sizeof(T));
   const StateT<T> s = buffer.state<T>();
@@ -263,17 +266,22 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   }
 
   selection.patience = st.patience;
-  const std::unique_ptr<LayerKernel> kernel = make_layer_kernel<T>(s, pen);
-  std::unique_ptr<Transport> transport;
   const bool phased = st.schedule_kind() == Schedule::kPhase;
+  const ColumnChunks chunks{dims.samples, st.chunk_columns};
+  std::unique_ptr<ReductionArea> area;  // the chunk partials shared by the shards of a region
+  if (phased && workers > 0 && grid.shards > 1) area = std::make_unique<ReductionArea>(dims, chunks, sizeof(T));
+  const std::unique_ptr<LayerKernel> kernel = make_layer_kernel<T>(s, pen, area.get());
+  std::unique_ptr<Transport> transport;
   if (phased && workers > 0)
-    transport = make_fork_transport(*kernel, buffer.control(), partition_layers(dims, workers), st.phase_timeout,
+    transport = make_fork_transport(*kernel, buffer.control(), grid_cells(dims, grid, chunks), st.phase_timeout,
                                     FaultPlan::from_env());
   else
     transport = make_in_process_transport(*kernel, FaultPlan::from_env());
 
   TrainResult res;
   res.workers = workers;
+  res.grid = workers > 0 ? grid.text() : "";
+  res.reduction_bytes = area ? ReductionArea::bytes(dims, chunks, sizeof(T)) : 0;
   res.state_bytes = buffer.layout().bytes();
   const double y_var = ds.y_scaler.scale(0) * ds.y_scaler.scale(0);
   const double n = static_cast<double>(dims.samples * dims.outputs);

@@ -59,6 +59,8 @@ struct TrainResult {
   double lagrangian = 0, constraint_residual = 0, relaxed_mse = 0;
   double elapsed_s = 0;
   int workers = 0;
+  std::string grid;                ///< "RxS" (layer regions x sample shards); empty in-process
+  std::size_t reduction_bytes = 0;  ///< the shared chunk partials of a grid with S > 1
   std::size_t state_bytes = 0;
   std::vector<WorkerStats> worker_stats;
   // Classification: accuracy of the final model (after the refit) and of the ADMM weights, the

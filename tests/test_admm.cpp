@@ -247,7 +247,10 @@ TEST_CASE("the V solve: a product with the inverse where its condition bound all
     Eigen::MatrixXd w = Eigen::MatrixXd::Random(d, d + 1) * a_scale, b = Eigen::MatrixXd::Random(d, n);
     MatT<T> x = b.cast<T>();
     const MatT<T> wt = w.cast<T>();
-    const double kappa = solve_activation_system<T>(x, wt, static_cast<T>(diag), static_cast<T>(scale));
+    const ActivationSystem<T> sys = activation_system<T>(wt, d, static_cast<T>(diag), static_cast<T>(scale));
+    sys.apply(x);
+    const double kappa = sys.kappa;
+    CHECK((sys.inverse.size() > 0) == expect_product);
     CHECK((kappa <= kActivationProductKappa<T>) == expect_product);
     const Eigen::MatrixXd a = wt.leftCols(d).template cast<double>();
     Eigen::MatrixXd m = scale * a.transpose() * a;

@@ -90,17 +90,28 @@ TEST_CASE("radmm bench on a tiny config: documented columns, speedup exactly 1 a
   REQUIRE(csv.size() == 1 + 3 * 2);
   CHECK(csv[0] ==
         "workers,repeat,s_per_iter,phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,overhead_w_us,"
-        "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes");
+        "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes,grid");
   const std::string json = test::slurp(dir + "/bench.json");
-  CHECK(json.find("\"workers\": 1, \"s_per_iter_median\"") != std::string::npos);
+  CHECK(json.find("\"workers\": 1, \"grid\": \"1x1\", \"s_per_iter_median\"") != std::string::npos);
   const auto at = json.find("\"workers\": 1, ");
   REQUIRE(at != std::string::npos);
   CHECK(json.substr(at).find("\"speedup_vs_1\": 1, \"efficiency\": 1,") != std::string::npos);
   for (const char* key : {"\"machine\"", "\"cpu\"", "\"compiler\"", "\"eigen\"", "\"boost\"", "\"reproduce\""})
     CHECK_MESSAGE(json.find(key) != std::string::npos, key);
   CHECK(r.out.find("reproduce: radmm bench") != std::string::npos);
-  const auto bad = test::run_radmm({"bench", "--worker-list", "0,9", "--depth", "4"});
+  const auto bad = test::run_radmm({"bench", "--worker-list", "0,99", "--depth", "4"});  // no grid of 99 fits
   CHECK(bad.exit_code == 64);
+  const auto badgrid = test::run_radmm({"bench", "--worker-list", "1,4x1", "--depth", "4"});  // R > depth - 1
+  CHECK(badgrid.exit_code == 64);
+  // Grid entries: the same P as a layer split and as a sample split, each reported.
+  const std::string gdir = test::temp_dir("benchgrid");
+  const auto g = test::run_radmm({"bench", "--depth", "3", "--width", "8", "--iterations", "2", "--repeats", "1",
+                                  "--worker-list", "1,2x1,1x2", "--data", "builtin:wine-red", "--bench-out", gdir});
+  INFO(g.err);
+  REQUIRE(g.exit_code == 0);
+  const std::string gjson = test::slurp(gdir + "/bench.json");
+  CHECK(gjson.find("\"workers\": 2, \"grid\": \"2x1\"") != std::string::npos);
+  CHECK(gjson.find("\"workers\": 2, \"grid\": \"1x2\"") != std::string::npos);
 }
 
 TEST_CASE("radmm bench --config: the file wins over bench's defaults, the command line over the file") {

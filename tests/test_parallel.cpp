@@ -87,6 +87,73 @@ TEST_CASE("P-independence: workers 0..4 give bit-identical weights and metrics, 
   }
 }
 
+TEST_CASE("grid: model.bin byte-identical for workers 0, 1, 2, 3, 4, 8 and grids 1x4, 4x1, 2x2, for every variant") {
+  // Depth 5 (4 hidden layers), chunks of 64 samples (the 1087 training rows make 17 chunks).
+  struct Variant {
+    std::vector<std::string> args;
+    std::vector<std::pair<int, std::string>> runs;  // (workers, grid; "" = auto)
+  };
+  const std::vector<std::pair<int, std::string>> all = {{0, ""}, {1, ""}, {2, ""}, {3, ""}, {4, ""}, {8, ""},
+                                                        {4, "1x4"}, {4, "4x1"}, {4, "2x2"}};
+  const std::vector<std::pair<int, std::string>> some = {{0, ""}, {3, "1x3"}, {4, "2x2"}};
+  const std::vector<Variant> variants = {
+      {{}, all},
+      {{"--precision", "float"}, some},
+      {{"--method", "bcd", "--inner-passes", "2"}, some},
+      {{"--loss", "softmax", "--beta", "1.05"}, some},
+      // ts2 / linearized cannot shard the samples: layer regions only.
+      {{"--splitting", "ts2"}, {{0, ""}, {2, "2x1"}, {4, "4x1"}}},
+      {{"--update", "linearized"}, {{0, ""}, {3, "3x1"}}}};
+  for (std::size_t v = 0; v < variants.size(); ++v) {
+    CAPTURE(v);
+    const std::string dir = test::temp_dir("grid" + std::to_string(v));
+    std::string model0, metrics0;
+    for (const auto& [p, grid] : variants[v].runs) {
+      CAPTURE(p);
+      CAPTURE(grid);
+      const std::string out = dir + "/p" + std::to_string(p) + grid;
+      std::vector<std::string> args = {"train", "--depth", "5", "--width", "10", "--iterations", "5", "--workers",
+                                       std::to_string(p), "--chunk-columns", "64", "--refit-head", "false",
+                                       "--out", out, "--quiet"};
+      if (!grid.empty()) args.insert(args.end(), {"--grid", grid});
+      args.insert(args.end(), variants[v].args.begin(), variants[v].args.end());
+      const auto r = test::run_radmm(args);
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      const std::string model = test::slurp(out + "/model.bin");
+      const std::string metrics = metrics_without_timings(out + "/metrics.csv");
+      if (!grid.empty()) CHECK(test::slurp(out + "/summary.json").find("\"text\": \"" + grid + "\"") != std::string::npos);
+      if (model0.empty()) {
+        model0 = model;
+        metrics0 = metrics;
+      } else {
+        CHECK(model == model0);
+        CHECK(metrics == metrics0);
+      }
+    }
+    expect_clean(dir);
+  }
+}
+
+TEST_CASE("grid: a checkpoint of a 2x2 run resumes with --workers 3 and with --workers 0 to the same bytes") {
+  const std::string dir = test::temp_dir("gridresume");
+  auto args = [&](const std::string& out, int iterations, int workers) {
+    return std::vector<std::string>{"train", "--depth", "5", "--width", "10", "--iterations", std::to_string(iterations),
+                                    "--workers", std::to_string(workers), "--chunk-columns", "64", "--out", out,
+                                    "--quiet", "--checkpoint-every", "3"};
+  };
+  const auto whole = test::run_radmm(args(dir + "/whole", 6, 1));
+  REQUIRE(whole.exit_code == 0);
+  auto first = args(dir + "/a", 3, 4);
+  first.insert(first.end(), {"--grid", "2x2"});
+  REQUIRE(test::run_radmm(first).exit_code == 0);
+  const auto again = test::run_radmm({"train", "--resume", dir + "/a", "--iterations", "6", "--workers", "3", "--quiet"});
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK(test::slurp(dir + "/a/model.bin") == test::slurp(dir + "/whole/model.bin"));
+  expect_clean(dir);
+}
+
 TEST_CASE("the summary names each worker's layers, timings and memory") {
   const std::string dir = test::temp_dir("acct");
   const auto r = test::run_radmm(small_run(dir + "/run", 3));
@@ -115,11 +182,13 @@ TEST_CASE("injected worker faults stop the whole job fast with one clear line") 
       {"worker=0,iter=3,phase=V-odd,action=abort", 4, "killed by signal 6 (SIGABRT)"},
       {"worker=*,iter=2,phase=W,action=sigkill", 4, "was killed by signal 9 (SIGKILL)"},  // all at once
   };
+  for (const std::string grid : {"2x1", "1x2"})  // layer regions, and sample shards (two rounds in W and U)
   for (const Case& c : cases) {
     CAPTURE(c.fault);
+    CAPTURE(grid);
     const std::string dir = test::temp_dir("fault");
     auto args = small_run(dir + "/run", 2, 50);
-    args.insert(args.end(), {"--phase-timeout", "1"});
+    args.insert(args.end(), {"--phase-timeout", "1", "--grid", grid});
     // Under AddressSanitizer the injected SIGSEGV must reach the kernel, not ASan's report.
     const auto r = test::run_radmm(args, {"RADMM_FAULT=" + c.fault, "ASAN_OPTIONS=handle_segv=0:detect_leaks=0"}, 30);
     CHECK(r.exit_code == c.code);

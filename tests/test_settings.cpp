@@ -1,6 +1,7 @@
 // Settings: the defaults are valid, every rule rejects a bad and a NaN value naming the
 // option, config files load with the command line winning, and bad files name the line.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cmath>
@@ -68,7 +69,14 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
       {"eval-every", [](Settings& s) { s.eval_every = -2; }},
       {"patience", [](Settings& s) { s.patience = -1; }},
       {"workers", [](Settings& s) { s.workers = -2; }},
-      {"workers", [](Settings& s) { s.workers = 5; }},  // > depth - 1 = 4 hidden layers
+      {"workers", [](Settings& s) { s.splitting = "ts2"; s.workers = 5; }},  // > depth - 1 = 4 hidden layers, no shards
+      {"grid", [](Settings& s) { s.workers = 4; s.grid = "2x3"; }},          // R x S != P
+      {"grid", [](Settings& s) { s.workers = 5; s.grid = "5x1"; }},          // R > depth - 1 = 4
+      {"grid", [](Settings& s) { s.workers = 4; s.grid = "2x2x1"; }},
+      {"grid", [](Settings& s) { s.workers = 4; s.grid = "0x4"; }},
+      {"grid", [](Settings& s) { s.workers = 0; s.grid = "1x1"; }},          // in-process has no grid
+      {"grid", [](Settings& s) { s.workers = 2; s.grid = "1x2"; s.update = "linearized"; }},  // shards need exact ts3
+      {"chunk-columns", [](Settings& s) { s.chunk_columns = 0; }},
       {"workers", [](Settings& s) { s.schedule = "sweep"; s.workers = 1; }},
       {"activation", [](Settings& s) { s.activation = "tanh"; }},
       {"schedule", [](Settings& s) { s.schedule = "random"; }},
@@ -142,9 +150,28 @@ TEST_CASE("radmm train: --help lists every option with its default, bad options 
   CHECK(nan.exit_code == 64);
   const auto typo = test::run_radmm({"train", "--dpeth", "3"});
   CHECK(typo.exit_code == 64);
-  const auto many = test::run_radmm({"train", "--depth", "3", "--workers", "3"});
+  const auto many = test::run_radmm({"train", "--depth", "3", "--workers", "3", "--splitting", "ts2"});
   CHECK(many.exit_code == 64);
   CHECK(many.err.find("hidden layers") != std::string::npos);
+  // --grid: exit 64 with the rule, before any run folder exists.
+  const std::string gdir = test::temp_dir("grid64");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> grids = {
+      {{"--workers", "4", "--grid", "3x1"}, "R x S must equal --workers 4"},
+      {{"--workers", "3", "--grid", "3x1"}, "R must not exceed the number of hidden layers"},
+      {{"--workers", "2", "--grid", "2by1"}, "must be auto or RxS"},
+      {{"--workers", "2", "--grid", "1x2", "--splitting", "ts2"}, "exact ts3 updates"},
+      {{"--workers", "2", "--grid", "1x2", "--chunk-columns", "100000"}, "sample shards but the"},
+      {{"--workers", "7", "--chunk-columns", "100000"}, "has no grid R x S = P"}};
+  for (const auto& [extra, text] : grids) {
+    std::vector<std::string> args = {"train", "--depth", "3", "--width", "4", "--iterations", "1", "--out", gdir + "/r"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = test::run_radmm(args);
+    CAPTURE(text);
+    CHECK(r.exit_code == 64);
+    CHECK(r.err.find(text) != std::string::npos);
+    CHECK(r.err.find('\n') == r.err.size() - 1);  // one line
+    CHECK(::access((gdir + "/r").c_str(), F_OK) != 0);
+  }
   const auto cfg = test::run_radmm({"train", "--print-config", "--rho", "7"});
   CHECK(cfg.exit_code == 0);
   CHECK(cfg.out.find("rho = 7\n") != std::string::npos);

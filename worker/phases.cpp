@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/linearized.hpp"
+#include "worker/chunked_phases.hpp"
 
 namespace radmm {
 
@@ -14,6 +15,8 @@ const char* phase_name(Phase p) {
     case Phase::kActivationsEven: return "V-even";
     case Phase::kActivationsOdd: return "V-odd";
     case Phase::kPreactivations: return "U";
+    case Phase::kWeightsReduce: return "W-reduce";
+    case Phase::kPreactivationsReduce: return "U-reduce";
   }
   return "?";
 }
@@ -72,6 +75,7 @@ double layer_terms(const StateT<T>& s, int i, const Penalties& pen, const ConstM
 template <class T>
 void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& pen, MatRefT<T> z,
                InputGram<T>* gram1) {
+  if (pen.shardable()) return run_chunked_phase<T>(ph, r, s, pen, z, gram1, nullptr, nullptr);
   const int n_layers = s.dims().depth;
   switch (ph) {
     case Phase::kWeights:
@@ -91,6 +95,7 @@ void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& p
         s.partial()[i] = layer_terms(s, i, pen, z);
       }
       break;
+    default: break;  // reduction rounds exist only for sharded (chunked) cells
   }
 }
 
@@ -118,6 +123,7 @@ NonFinite check_phase(Phase ph, const Region& r, const StateT<T>& s) {
       for (int i = r.first; i <= r.last; ++i)
         if (!s.U(i).allFinite() || !std::isfinite(s.partial()[i])) return {i, 'U'};
       break;
+    default: break;
   }
   return {};
 }
@@ -127,25 +133,33 @@ namespace {
 template <class T>
 class Kernel final : public LayerKernel {
  public:
-  Kernel(const StateT<T>& s, const Penalties& pen) : s_(s), pen_(pen), z_(s.dims().width, s.dims().samples) {}
-  void run(Phase ph, const Region& r) override { run_phase<T>(ph, r, s_, pen_, z_, &gram1_); }
-  NonFinite check(Phase ph, const Region& r) const override { return check_phase<T>(ph, r, s_); }
+  Kernel(const StateT<T>& s, const Penalties& pen, const ReductionArea* area)
+      : s_(s), pen_(pen), area_(area), z_(s.dims().width, s.dims().samples) {}
+  void run(Phase ph, const Region& r) override {
+    if (pen_.shardable()) run_chunked_phase<T>(ph, r, s_, pen_, z_, &gram1_, &gram1_done_, area_);
+    else run_phase<T>(ph, r, s_, pen_, z_, &gram1_);
+  }
+  NonFinite check(Phase ph, const Region& r) const override {
+    return r.shards > 1 ? check_cell<T>(ph, r, s_, area_) : check_phase<T>(ph, r, s_);
+  }
   void poison(int layer) override { s_.W(layer)(0, 0) = std::numeric_limits<T>::quiet_NaN(); }
-  std::unique_ptr<LayerKernel> clone() const override { return std::make_unique<Kernel>(s_, pen_); }
+  std::unique_ptr<LayerKernel> clone() const override { return std::make_unique<Kernel>(s_, pen_, area_); }
   const Layout& layout() const override { return s_.layout(); }
 
  private:
   StateT<T> s_;
   Penalties pen_;
+  const ReductionArea* area_;  ///< shared chunk partials (grids with S > 1), else null
   MatT<T> z_;
-  InputGram<T> gram1_;  ///< layer 1's factorisation, formed by the worker that owns layer 1
+  InputGram<T> gram1_;  ///< layer 1's factorisation, formed by the worker that solves layer 1
+  bool gram1_done_ = false;  ///< layer 1's Gram partials were formed once (X never changes)
 };
 
 }  // namespace
 
 template <class T>
-std::unique_ptr<LayerKernel> make_layer_kernel(const StateT<T>& s, const Penalties& pen) {
-  return std::make_unique<Kernel<T>>(s, pen);
+std::unique_ptr<LayerKernel> make_layer_kernel(const StateT<T>& s, const Penalties& pen, const ReductionArea* area) {
+  return std::make_unique<Kernel<T>>(s, pen, area);
 }
 
 #define RADMM_INSTANTIATE(T)                                                                          \
@@ -156,7 +170,7 @@ std::unique_ptr<LayerKernel> make_layer_kernel(const StateT<T>& s, const Penalti
   template void run_phase<T>(Phase, const Region&, const StateT<T>&, const Penalties&, MatRefT<T>,   \
                              InputGram<T>*);                                                          \
   template NonFinite check_phase<T>(Phase, const Region&, const StateT<T>&);                         \
-  template std::unique_ptr<LayerKernel> make_layer_kernel<T>(const StateT<T>&, const Penalties&);
+  template std::unique_ptr<LayerKernel> make_layer_kernel<T>(const StateT<T>&, const Penalties&, const ReductionArea*);
 RADMM_INSTANTIATE(float)
 RADMM_INSTANTIATE(double)
 #undef RADMM_INSTANTIATE

@@ -11,10 +11,24 @@
 
 namespace radmm {
 
-enum class Phase : std::int32_t { kWeights = 0, kActivationsEven = 1, kActivationsOdd = 2, kPreactivations = 3 };
+/// The four phases of an iteration; with S > 1 sample shards the W and U phases take a second
+/// round (the *Reduce values) that adds the chunk partials (worker/chunked_phases.hpp).
+enum class Phase : std::int32_t {
+  kWeights = 0, kActivationsEven = 1, kActivationsOdd = 2, kPreactivations = 3,
+  kWeightsReduce = 4, kPreactivationsReduce = 5
+};
 constexpr int kPhaseCount = 4;
-/// "W", "V-even", "V-odd", "U".
+/// "W", "V-even", "V-odd", "U", "W-reduce", "U-reduce".
 const char* phase_name(Phase p);
+/// The phase a round is accounted to (0..kPhaseCount-1): a reduction round counts as its phase.
+constexpr int phase_slot(Phase p) {
+  return p == Phase::kWeightsReduce ? 0 : p == Phase::kPreactivationsReduce ? 3 : static_cast<int>(p);
+}
+/// The reduction round that follows `p` on a sharded grid (W and U only).
+constexpr bool has_reduce_round(Phase p) { return p == Phase::kWeights || p == Phase::kPreactivations; }
+constexpr Phase reduce_round(Phase p) {
+  return p == Phase::kWeights ? Phase::kWeightsReduce : Phase::kPreactivationsReduce;
+}
 
 /// W_i <- update_weights (i < N) or update_output_weights (i = N); the linearized / TS2
 /// variants when `pen` asks for them.
@@ -39,8 +53,9 @@ struct NonFinite {
   explicit operator bool() const { return layer != 0; }
 };
 
-/// Runs phase `ph` on the layers of `r`; the U phase also stores each layer's L_beta terms
-/// in s.partial()[i]. `z` is d x n scratch. Does not check finiteness (see check_phase).
+/// Runs phase `ph` on the layers of `r` (one shard: every column); the U phase also stores each
+/// layer's L_beta terms in s.partial()[i]. `z` is d x n scratch. Does not check finiteness (see
+/// check_phase). The exact TS3 updates go chunk by chunk (chunked_phases.hpp).
 template <class T>
 void run_phase(Phase ph, const Region& r, const StateT<T>& s, const Penalties& pen, MatRefT<T> z,
                InputGram<T>* gram1 = nullptr);
@@ -59,13 +74,17 @@ class LayerKernel {
   virtual NonFinite check(Phase ph, const Region& r) const = 0;
   /// Fault injection: writes NaN into W_layer(0, 0).
   virtual void poison(int layer) = 0;
+  /// The reduction round of a sharded phase (kWeightsReduce, kPreactivationsReduce) is run(...) too.
   /// Same state and penalties, its own scratch (for another worker thread or process).
   virtual std::unique_ptr<LayerKernel> clone() const = 0;
   virtual const Layout& layout() const = 0;
   const Dims& dims() const { return layout().dims; }
 };
 
+class ReductionArea;
+/// `area`: the shared chunk partials, needed (and only used) by cells of a grid with S > 1 shards.
 template <class T>
-std::unique_ptr<LayerKernel> make_layer_kernel(const StateT<T>& s, const Penalties& pen);
+std::unique_ptr<LayerKernel> make_layer_kernel(const StateT<T>& s, const Penalties& pen,
+                                               const ReductionArea* area = nullptr);
 
 }  // namespace radmm

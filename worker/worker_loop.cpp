@@ -86,11 +86,11 @@ int worker_loop(WorkerEnv& env) {
       timed_wait_checked(slot.go, std::numeric_limits<double>::infinity(), 0.1, [&] { check_peers(env); });
       check_peers(env);  // a stop is sent before its "go"
       const auto ph = static_cast<Phase>(env.control->phase);
-      const int phi = static_cast<int>(ph);
+      const int phi = phase_slot(ph);  // a reduction round is accounted to its phase
       const double t1 = now_seconds();
       slot.wait_s[phi] += t1 - t0;
       bool poison = false;
-      if (env.fault.matches(env.rank, env.control->iteration, phi)) {
+      if (static_cast<int>(ph) == phi && env.fault.matches(env.rank, env.control->iteration, phi)) {
         env.fault.fire_in_queue();
         poison = env.fault.fire_before();
       }
