@@ -102,6 +102,13 @@ void Settings::validate() const {
     bad("workers", "must not exceed the number of hidden layers (depth - 1 = " + std::to_string(hidden) + ")",
         std::to_string(workers));
   positive("phase-timeout", phase_timeout);
+  if (transport != "fork" && transport != "mpi") bad("transport", "must be fork or mpi", transport);
+#ifndef RADMM_MPI
+  if (transport == "mpi")
+    bad("transport", "needs a radmm built with MPI (install libopenmpi-dev and rebuild: RADMM_MPI)", transport);
+#endif
+  if (transport == "mpi" && (backprop() || schedule != "phase"))
+    bad("transport", "mpi runs the phase schedule of admm / bcd (use --schedule phase, --method admm or bcd)", transport);
   if (checkpoint_every < 0) bad("checkpoint-every", "must be >= 0", std::to_string(checkpoint_every));
   if (eval_every < 0) bad("eval-every", "must be >= 0", std::to_string(eval_every));
 }
@@ -174,6 +181,9 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
         "worker processes (phase schedule); 0 = in-process; -1 = one per core, at most depth - 1 (in-process for sweep)")
     ("phase-timeout", po::value(&s.phase_timeout)->default_value(d.phase_timeout, fmt(d.phase_timeout)),
         "seconds a phase may take before the run is stopped (exit 5)")
+    ("transport", po::value(&s.transport)->default_value(d.transport),
+        "fork (forked workers over shared memory) | mpi (under mpirun -np K: ranks 1..K-1 are the workers, "
+        "--workers = K - 1)")
     ("out", po::value(&s.out)->default_value(d.out, "runs/<timestamp>")->value_name("DIR"), "run folder")
     ("checkpoint-every", po::value(&s.checkpoint_every)->default_value(d.checkpoint_every),
         "write a checkpoint every k iterations into DIR/checkpoints (0 = only on SIGINT / SIGTERM)")
@@ -301,6 +311,7 @@ std::string settings_to_ini(const Settings& s) {
     << "patience = " << s.patience << "\n"
     << "workers = " << s.workers << "\n"
     << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
+    << "transport = " << s.transport << "\n"
     << "out = " << s.out << "\n"
     << "checkpoint-every = " << s.checkpoint_every << "\n"
     << "eval-every = " << s.eval_every << "\n"
@@ -355,6 +366,7 @@ std::string settings_to_json(const Settings& s) {
     << ", \"update\": " << str(s.update) << ", \"reproject_every\": " << s.reproject_every << ", \"inner_passes\": " << s.inner_passes << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
     << ", \"early_stop\": " << (s.early_stop ? "true" : "false") << ", \"patience\": " << s.patience
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
+    << ", \"transport\": " << str(s.transport)
     << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every
     << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every
     << ", \"diagnostics\": " << (s.diagnostics ? "true" : "false") << "}";

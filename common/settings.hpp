@@ -58,6 +58,7 @@ struct Settings {
   // Parallel run
   int workers = -1;                       ///< worker processes; 0 = in-process; -1 = one per core (max depth-1)
   double phase_timeout = 300.0;           ///< seconds a phase may take before the run stops (exit 5)
+  std::string transport = "fork";         ///< fork (forked workers, shared memory) | mpi (ranks of mpirun -np K)
 
   // Output and checkpoints
   std::string out;                        ///< run folder; empty = runs/<timestamp>

@@ -27,6 +27,10 @@
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
 #include "coordinator/watchdog.hpp"
+#ifdef RADMM_MPI
+#include "common/mpi_comm.hpp"
+#include "coordinator/mpi_launch.hpp"
+#endif
 
 namespace po = boost::program_options;
 
@@ -82,6 +86,12 @@ int run_train(const std::vector<std::string>& args) {
               << "129/130/143 SIGHUP/SIGINT/SIGTERM (after a checkpoint).\n";
     return 0;
   }
+#ifdef RADMM_MPI
+  if (cmd.settings.transport == "mpi" && !mpi::world()) return run_train_over_mpi(args);
+#endif
+  // The transport and the MPI worker count come from this command line, never from a checkpoint.
+  const std::string transport = cmd.settings.transport;
+  const int asked_workers = cmd.settings.workers;
   // Resume: the checkpoint's settings, overridden by what the command line says explicitly;
   // only settings that leave the iterates unchanged may differ.
   std::unique_ptr<Checkpoint> resume;
@@ -98,6 +108,12 @@ int run_train(const std::vector<std::string>& args) {
       throw Error(ExitCode::kUsage, "--" + key + " differs from the checkpoint's settings", "--resume " + dir,
                   "a resumed run keeps its settings; start a new run to change --" + key);
   }
+  cmd.settings.transport = transport;
+#ifdef RADMM_MPI
+  if (mpi::world()) adopt_mpi_world(cmd.settings, asked_workers);
+#else
+  (void)asked_workers;
+#endif
   const Settings& s = cmd.settings;
   s.validate();
   if (cmd.print_config) {

@@ -12,6 +12,9 @@
 #include "coordinator/resume_book.hpp"
 #include "coordinator/signals.hpp"
 #include "worker/protocol.hpp"
+#ifdef RADMM_MPI
+#include "coordinator/mpi_transport.hpp"
+#endif
 
 namespace radmm {
 
@@ -266,6 +269,11 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   const std::unique_ptr<LayerKernel> kernel = make_layer_kernel<T>(s, pen);
   std::unique_ptr<Transport> transport;
   const bool phased = st.schedule_kind() == Schedule::kPhase;
+#ifdef RADMM_MPI
+  if (phased && workers > 0 && st.transport == "mpi")
+    transport = make_mpi_transport(*kernel, s.base(), pen, partition_layers(dims, workers), st.phase_timeout);
+  else
+#endif
   if (phased && workers > 0)
     transport = make_fork_transport(*kernel, buffer.control(), partition_layers(dims, workers), st.phase_timeout,
                                     FaultPlan::from_env());
@@ -362,6 +370,9 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     if (phase0 == 0 && st.reproject_every > 0 && k > 1 && (k - 1) % st.reproject_every == 0) {
       // Workers are idle between iterations: the coordinator rewrites the auxiliaries in place.
       project_to_forward(s, act, pen.dual, pen.loss);
+#ifdef RADMM_MPI
+      mpi_transport_resync(*transport);  // worker ranks hold private copies of the rewritten blocks
+#endif
       rec.restart = iteration_restarted = true;
       ++res.diagnostics.restarts;
       if (st.diagnostics) {
