@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <string>
 
 #include "common/error.hpp"
@@ -48,6 +49,12 @@ void Session::abort(int code) {
 }
 
 Session* world() { return g_world; }
+
+double mpirun_kill_grace_s() {
+  const char* v = std::getenv("OMPI_MCA_odls_base_sigkill_timeout");
+  const double s = v ? std::atof(v) : 1.0;
+  return s > 0 ? s : 1.0;
+}
 
 Batch::~Batch() {
   for (MPI_Request& r : requests_)

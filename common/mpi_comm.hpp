@@ -39,6 +39,11 @@ class Session {
 /// The live session, or nullptr (not launched with --transport mpi).
 Session* world();
 
+/// Seconds mpirun waits between its SIGTERM to every rank and the SIGKILL when it ends a job
+/// (a rank died, or mpirun got SIGINT / SIGTERM): Open MPI's odls_base_sigkill_timeout, which
+/// mpirun passes to the ranks as OMPI_MCA_odls_base_sigkill_timeout (default 1).
+double mpirun_kill_grace_s();
+
 /// Outstanding non-blocking transfers. Messages larger than 1 GiB go as several messages with
 /// the same tag (MPI counts are int; same-tag messages between two ranks arrive in order).
 class Batch {

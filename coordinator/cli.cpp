@@ -23,6 +23,7 @@
 #include "common/io.hpp"
 #include "common/load_data.hpp"
 #include "coordinator/memory_plan.hpp"
+#include "coordinator/mpi_cleanup.hpp"
 #include "coordinator/run_output.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
@@ -68,11 +69,12 @@ int sweep_stale_ipc(bool verbose) {
 int run_cleanup(const std::vector<std::string>& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::printf("usage: radmm cleanup\n\nRemoves /dev/shm objects left by this user's radmm runs whose coordinator "
-                "process no longer exists (e.g. after kill -9). Live runs are not touched.\n");
+                "process no longer exists (e.g. after kill -9), and Open MPI segments (/dev/shm/vader_segment.*) of this user that no live process "
+                "maps (left when mpirun itself was killed). Live runs are not touched.\n");
     return 0;
   }
   if (!args.empty()) throw Error(ExitCode::kUsage, "unexpected argument '" + args[0] + "'", "radmm cleanup", "");
-  const int n = sweep_stale_ipc(true);
+  const int n = sweep_stale_ipc(true) + sweep_stale_vader_segments(true);
   std::printf("radmm cleanup: %d stale object%s removed\n", n, n == 1 ? "" : "s");
   return 0;
 }

@@ -9,20 +9,23 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "common/error.hpp"
 #include "common/io.hpp"
 #include "common/mpi_comm.hpp"
 #include "coordinator/signals.hpp"
+#include "coordinator/watchdog.hpp"
 #include "worker/mpi_protocol.hpp"
 
 namespace radmm {
 
 namespace {
 
-/// After a stop signal mpirun is ending the job: a phase that does not finish within this is
-/// not going to (a rank died), and the run reports that instead of waiting for --phase-timeout.
-constexpr double kStopGraceS = 2.0;
+/// After a stop signal mpirun is ending the job and SIGKILLs every rank mpirun_kill_grace_s()
+/// later: a phase that has not finished shortly before that is not going to (a rank died, or the
+/// phase is longer than mpirun waits), and the run reports so while it still can.
+double stop_grace_s() { return std::max(0.3, mpi::mpirun_kill_grace_s() - 0.5); }
 
 std::string layers_of(const Region& r) {
   return r.first == r.last ? "layer " + std::to_string(r.first)
@@ -88,7 +91,9 @@ class MpiTransport final : public Transport {
       b.send(&cmd[w], sizeof cmd[w], w + 1, mpi::kTagCommand);
       b.recv(&reports_[w], sizeof reports_[w], w + 1, mpi::kTagReport);
     }
-    if (!b.wait_until(now_seconds() + 5.0)) return;  // the totals are only accounting
+    // The totals are only accounting. After a stop signal mpirun SIGKILLs every rank soon, and
+    // the checkpoint that follows this call needs only rank 0's state: do not wait for a dead rank.
+    if (!b.wait_until(now_seconds() + (stop_signal() ? 0.2 : 5.0))) return;
     for (int w = 0; w < workers(); ++w) {
       const MpiReport& r = reports_[w];
       for (int k = 0; k < kPhaseCount; ++k) {
@@ -143,10 +148,18 @@ class MpiTransport final : public Transport {
             fail(ExitCode::kWorkerFailed, describe(w) + " reported: " + reports_[w].text, where,
                  "all ranks were stopped");
           }
-      if (stop_signal() && stop_seen == 0) stop_seen = now_seconds();
-      if (stop_seen > 0 && now_seconds() - stop_seen > kStopGraceS)
+      if (stop_signal() && stop_seen == 0) {
+        stop_seen = now_seconds();
+        // mpirun may SIGKILL this rank before the phase ends: leave a record now; a checkpoint
+        // at the phase boundary (or the failure below) replaces it.
+        report_failure(Error(ExitCode::kWorkerFailed, "mpirun is ending the job (" + std::string(::sigabbrev_np(stop_signal()) ? ::sigabbrev_np(stop_signal()) : "?") +
+                                 " to rank 0): a rank died, or the job was interrupted before the phase ended", where,
+                             "see mpirun's message; resume from the newest checkpoint, if any"));
+      }
+      if (stop_seen > 0 && now_seconds() - stop_seen > stop_grace_s())
         fail(ExitCode::kWorkerFailed, "a worker rank stopped answering while mpirun was ending the job", where,
-             "mpirun ends the whole job when one rank dies; see mpirun's message above");
+             "mpirun ends the whole job when one rank dies (see its message); a longer phase needs mpirun "
+             "--mca odls_base_sigkill_timeout S to checkpoint on SIGINT");
     };
     if (!b.wait_until(now_seconds() + timeout_, between)) {
       int late = 0;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -26,8 +27,9 @@ volatile std::sig_atomic_t g_sigterm = 0;
 void on_sigterm(int) { g_sigterm = 1; }
 
 /// mpirun turns SIGINT / SIGTERM of the job into SIGTERM to every rank: rank 0 then stops at the
-/// next phase boundary and tells the workers to stop, so a worker keeps serving for a while.
-constexpr double kSigtermGraceS = 4.0;
+/// next phase boundary and tells the workers to stop, so a worker keeps serving until mpirun's
+/// SIGKILL (or a little longer, for a SIGTERM meant for this rank alone).
+double sigterm_grace_s() { return std::max(4.0, mpi::mpirun_kill_grace_s() + 1.0); }
 
 class WorkerRank {
  public:
@@ -126,7 +128,7 @@ class WorkerRank {
   void check_sigterm() {
     if (!g_sigterm) return;
     if (sigterm_seen_ == 0) sigterm_seen_ = now_seconds();
-    if (now_seconds() - sigterm_seen_ < kSigtermGraceS) return;
+    if (now_seconds() - sigterm_seen_ < sigterm_grace_s()) return;
     ::signal(SIGTERM, SIG_DFL);
     ::raise(SIGTERM);
   }
