@@ -17,6 +17,7 @@
 #include "common/csv.hpp"
 #include "common/error.hpp"
 #include "common/io.hpp"
+#include "common/isa.hpp"
 #include "common/plot.hpp"
 #include "coordinator/cli.hpp"
 #include "coordinator/signals.hpp"
@@ -228,6 +229,9 @@ int run_bench(const std::vector<std::string>& all_args) {
   s.refit_head = false;
   s.diagnostics = false;  // its state copy would be timed with the iteration
   s.validate();
+  if (s.transport == "mpi")
+    throw Error(ExitCode::kUsage, "radmm bench times the fork transport only", "--transport",
+                "time an MPI run with mpirun -np K radmm train --transport mpi (summary.json: per-phase times)");
   std::vector<int> counts;
   if (worker_list.empty())
     for (int p = 0; p <= std::min(online_cores(), s.depth - 1); ++p) counts.push_back(p);
@@ -315,7 +319,8 @@ int run_bench(const std::vector<std::string>& all_args) {
   ::uname(&u);
   json << "{\n  \"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores\": " << online_cores()
        << ", \"kernel\": \"" << json_escape(std::string(u.sysname) + " " + u.release) << "\", \"compiler\": \""
-       << json_escape(__VERSION__) << "\", \"flags\": \"" << json_escape(RADMM_BUILD_FLAGS) << "\", \"eigen\": \""
+       << json_escape(__VERSION__) << "\", \"flags\": \"" << json_escape(RADMM_BUILD_FLAGS) << "\", \"isa\": \""
+       << compiled_isa() << "\", \"eigen\": \""
        << EIGEN_WORLD_VERSION << '.' << EIGEN_MAJOR_VERSION << '.' << EIGEN_MINOR_VERSION << "\", \"boost\": \""
        << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << "\"},\n"
        << "  \"config\": " << settings_to_json(s) << ",\n  \"repeats\": " << repeats << ",\n  \"points\": [";
