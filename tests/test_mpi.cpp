@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cstdlib>
 
 #include "common/io.hpp"
@@ -58,9 +61,31 @@ bool same_file(const std::string& a, const std::string& b) {
   return !x.empty() && x == test::slurp(b);
 }
 
+std::vector<std::string> vader_segments() {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (dirent* e = ::readdir(d))
+      if (std::string(e->d_name).rfind("vader_segment.", 0) == 0) out.push_back(e->d_name);
+    ::closedir(d);
+  }
+  return out;
+}
+
 void require_nothing_left() {
   CHECK(test::processes_with("--transport mpi").empty());
   CHECK(test::radmm_shm_entries().empty());
+  CHECK(vader_segments().empty());  // Open MPI's own segments of an aborted job
+}
+
+/// The pid of MPI rank `rank` among mpirun's children (from OMPI_COMM_WORLD_RANK), or 0.
+int rank_pid(int mpirun, int rank) {
+  for (int pid : test::children_of(mpirun)) {
+    std::string env = test::slurp("/proc/" + std::to_string(pid) + "/environ");
+    for (char& ch : env)
+      if (ch == '\0') ch = '\n';
+    if (("\n" + env).find("\nOMPI_COMM_WORLD_RANK=" + std::to_string(rank) + "\n") != std::string::npos) return pid;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -129,6 +154,22 @@ TEST_CASE("mpi: a rank killed by SIGKILL ends the job within 5 s, failure.json o
   CHECK(failure.find("phase V-odd of iteration 3") != std::string::npos);
   // The kill fires after start-up; from the kill to the end of the job: well under 5 s.
   CHECK(r.seconds < 10);  // start-up, three short iterations, the kill and the end of the job
+  require_nothing_left();
+}
+
+TEST_CASE("mpi: kill -9 of rank 0 ends the job within 5 s, nothing left") {
+  const std::string dir = test::temp_dir("mpi-kill0");
+  const test::Child c = spawn_mpi(3, {"train", "--data", "builtin:wine-white", "--depth", "7", "--width", "48",
+                                      "--iterations", "300", "--quiet", "--transport", "mpi", "--out", dir + "/r"});
+  while (now_seconds() - c.started < 100 && test::slurp(dir + "/r/metrics.csv").find('\n') == std::string::npos)
+    ::usleep(20000);
+  const int r0 = rank_pid(c.pid, 0);
+  REQUIRE(r0 > 0);
+  const double t_kill = now_seconds();
+  ::kill(r0, SIGKILL);
+  const auto r = test::wait_radmm(c, 150, t_kill);
+  CHECK(r.exit_code == 128 + SIGKILL);
+  CHECK(r.seconds < 5);
   require_nothing_left();
 }
 
