@@ -1,10 +1,11 @@
 // Worker rank of the MPI transport (see mpi_worker.hpp). The state lives in a private anonymous
 // mapping with the coordinator's layout, so the kernel computes on identically aligned data (the
 // bit-for-bit guarantee); only the pages of the region's blocks and its neighbours' boundary
-// blocks are ever touched, so only those become resident.
+// blocks are touched (all of them at start, so a shortage shows there), so only those are resident.
 #include "worker/mpi_worker.hpp"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,17 +32,59 @@ void on_sigterm(int) { g_sigterm = 1; }
 /// SIGKILL (or a little longer, for a SIGTERM meant for this rank alone).
 double sigterm_grace_s() { return std::max(4.0, mpi::mpirun_kill_grace_s() + 1.0); }
 
+/// A private anonymous mapping of the whole layout (page-aligned like rank 0's state); pages
+/// nobody touches stay unbacked.
+class PrivateState {
+ public:
+  explicit PrivateState(const Layout& layout) : layout_(layout), bytes_(layout.bytes()) {
+    void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+      throw Error(ExitCode::kOsErr, "cannot map " + std::to_string(bytes_ >> 20) + " MiB for the state", "worker rank",
+                  "reduce --width, --depth or the data size");
+    base_ = static_cast<char*>(p);
+  }
+  ~PrivateState() { ::munmap(base_, bytes_); }
+  PrivateState(const PrivateState&) = delete;
+  PrivateState& operator=(const PrivateState&) = delete;
+  char* base() const { return base_; }
+  const Layout& layout() const { return layout_; }
+  /// Writes one byte per page of `blocks`: a shortage of memory fails here, not mid-phase.
+  void touch(const std::vector<BlockRef>& blocks) {
+    for (const BlockRef& b : blocks) {
+      const ByteSpan s = span_of(layout_, b);
+      for (std::size_t off = s.offset / 4096 * 4096; off < s.offset + s.bytes; off += 4096) base_[off] = base_[off];
+    }
+  }
+
+ private:
+  Layout layout_;
+  std::size_t bytes_;
+  char* base_ = nullptr;
+};
+
+/// Every block a region's rank ever holds: its own, what any phase brings in, its layer terms.
+std::vector<BlockRef> resident_blocks(const Region& r, const Dims& d, const Penalties& pen) {
+  std::vector<BlockRef> all = owned_blocks(r, d, pen);
+  for (int p = 0; p < kPhaseCount; ++p) {
+    const auto in = inbound_blocks(static_cast<Phase>(p), r, d, pen);
+    all.insert(all.end(), in.begin(), in.end());
+  }
+  all.push_back({'P', r.first, r.last - r.first + 1});
+  return all;
+}
+
 class WorkerRank {
  public:
   explicit WorkerRank(const MpiSetup& setup)
       : setup_(setup),
-        buffer_(setup.dims, 0, static_cast<std::size_t>(setup.scalar_bytes)),
+        state_(Layout::make(setup.dims, static_cast<std::size_t>(setup.scalar_bytes))),
         rank_(mpi::world()->rank()),
         fault_(FaultPlan::from_env()) {
+    state_.touch(resident_blocks(setup.region, setup.dims, setup.pen));
     if (setup.scalar_bytes == sizeof(float))
-      kernel_ = make_layer_kernel<float>(buffer_.state<float>(), setup.pen);
+      kernel_ = make_layer_kernel<float>(StateT<float>(state_.layout(), state_.base()), setup.pen);
     else
-      kernel_ = make_layer_kernel<double>(buffer_.state<double>(), setup.pen);
+      kernel_ = make_layer_kernel<double>(StateT<double>(state_.layout(), state_.base()), setup.pen);
     report_.pid = static_cast<std::int32_t>(::getpid());
   }
 
@@ -96,9 +139,9 @@ class WorkerRank {
   /// Receives or sends `blocks` in list order; false when --phase-timeout passed.
   bool transfer(const std::vector<BlockRef>& blocks, bool receive) {
     mpi::Batch b;
-    char* base = setup_.scalar_bytes == sizeof(float) ? buffer_.state<float>().base() : buffer_.state<double>().base();
+    char* base = state_.base();
     for (const BlockRef& blk : blocks) {
-      const ByteSpan s = span_of(buffer_.layout(), blk);
+      const ByteSpan s = span_of(state_.layout(), blk);
       if (receive) b.recv(base + s.offset, s.bytes, 0, mpi::kTagBlock);
       else b.send(base + s.offset, s.bytes, 0, mpi::kTagBlock);
     }
@@ -134,7 +177,7 @@ class WorkerRank {
   }
 
   MpiSetup setup_;
-  StateBuffer buffer_;
+  PrivateState state_;
   int rank_;
   FaultPlan fault_;
   std::unique_ptr<LayerKernel> kernel_;
