@@ -70,11 +70,12 @@ int run_cleanup(const std::vector<std::string>& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::printf("usage: radmm cleanup\n\nRemoves /dev/shm objects left by this user's radmm runs whose coordinator "
                 "process no longer exists (e.g. after kill -9), and Open MPI segments (/dev/shm/vader_segment.*) of this user that no live process "
-                "maps (left when mpirun itself was killed). Live runs are not touched.\n");
+                "maps and mpirun session folders ($TMPDIR/ompi.*/pid.N) whose mpirun is gone (both left when mpirun itself was "
+                "killed). Live runs are not touched.\n");
     return 0;
   }
   if (!args.empty()) throw Error(ExitCode::kUsage, "unexpected argument '" + args[0] + "'", "radmm cleanup", "");
-  const int n = sweep_stale_ipc(true) + sweep_stale_vader_segments(true);
+  const int n = sweep_stale_ipc(true) + sweep_stale_vader_segments(true) + sweep_stale_mpirun_sessions(true);
   std::printf("radmm cleanup: %d stale object%s removed\n", n, n == 1 ? "" : "s");
   return 0;
 }

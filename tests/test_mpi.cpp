@@ -220,12 +220,21 @@ TEST_CASE("mpi: a fork checkpoint continues under MPI to the same model") {
   CHECK(same_file(dir + "/whole/model.bin", dir + "/part/model.bin"));
 }
 
-TEST_CASE("radmm cleanup removes Open MPI segments no process maps, and only those") {
+TEST_CASE("radmm cleanup removes Open MPI leftovers of a dead mpirun, and only those") {
   const std::string stale = "/dev/shm/vader_segment.radmm-test." + std::to_string(::getpid()) + ".0";
   test::write_text(stale, "x");
-  const auto r = test::run_radmm({"cleanup"});
+  // A session folder of a gone mpirun (pid beyond pid_max) and one of a live process (this test).
+  const std::string tmp = test::temp_dir("mpi-cleanup");
+  const std::string top = tmp + "/ompi.radmm-test.0";
+  const std::string dead = top + "/pid.2147483647", live = top + "/pid." + std::to_string(::getpid());
+  for (const std::string& d : {top, dead, dead + "/0", live}) ::mkdir(d.c_str(), 0700);
+  test::write_text(dead + "/0/contact.txt", "x");
+  const auto r = test::run_radmm({"cleanup"}, {"TMPDIR=" + tmp});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("removed " + stale) != std::string::npos);
+  CHECK(r.out.find("removed " + dead) != std::string::npos);
   struct stat st {};
   CHECK(::stat(stale.c_str(), &st) != 0);
+  CHECK(::stat(dead.c_str(), &st) != 0);
+  CHECK(::stat(live.c_str(), &st) == 0);
 }
