@@ -19,6 +19,11 @@ void adopt_mpi_world(Settings& s, int asked) {
     throw Error(ExitCode::kUsage,
                 "--workers " + std::to_string(asked) + " does not match the " + std::to_string(k) + " MPI ranks",
                 "--workers", "under mpirun -np K the workers are ranks 1..K-1: leave --workers out or set it to K - 1");
+  if (k - 1 > s.depth - 1)
+    throw Error(ExitCode::kUsage,
+                std::to_string(k) + " MPI ranks make " + std::to_string(k - 1) + " workers but depth " +
+                    std::to_string(s.depth) + " has only " + std::to_string(s.depth - 1) + " hidden layers to split",
+                "mpirun -np", "use at most depth ranks (one per hidden layer, plus rank 0)");
   s.workers = k - 1;
 }
 

@@ -123,6 +123,10 @@ TEST_CASE("mpi: --workers other than K - 1 is a usage error naming the option") 
   const auto r = run_mpi(3, with(small(dir + "/r"), {"--transport", "mpi", "--workers", "1"}));
   CHECK(r.exit_code == 64);
   CHECK(r.err.find("--workers 1 does not match the 3 MPI ranks") != std::string::npos);
+  const auto deep = run_mpi(4, {"train", "--depth", "3", "--width", "8", "--iterations", "2", "--quiet", "--transport",
+                                "mpi", "--out", dir + "/d"});
+  CHECK(deep.exit_code == 64);
+  CHECK(deep.err.find("4 MPI ranks make 3 workers but depth 3 has only 2 hidden layers") != std::string::npos);
   const auto p = run_mpi(3, with(small(dir + "/p"), {"--transport", "mpi", "--print-config"}));
   CHECK(p.exit_code == 0);  // rank 0 releases the idle workers: no hang
   CHECK(p.out.find("transport = mpi") != std::string::npos);
