@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(g++ cmake make libeigen3-dev libboost-dev libboost-program-options-dev doctest-dev zlib1g-dev)
+packages=(g++ cmake make libeigen3-dev libboost-dev libboost-program-options-dev doctest-dev zlib1g-dev
+          libopenmpi-dev openmpi-bin  # Open MPI: --transport mpi (RADMM_MPI)
+          iproute2)                   # ip netns: bench/mpi_two_hosts.sh (ctest mpi_two_hosts)
 
 # A run on Debian's Fashion-MNIST (--data fashion-mnist, or a config saying data = fashion-mnist)
 # also needs the data package (files under /usr/share/datasets/fashion-mnist).

@@ -116,6 +116,7 @@ Grid resolve_grid(const Settings& s, const Dims& dims) {
   const bool shardable = s.sample_shardable();
   const std::string sizes = std::to_string(dims.samples) + " training samples make " + std::to_string(chunks.count()) +
                             " chunk(s) of --chunk-columns " + std::to_string(s.chunk_columns);
+  if (s.transport == "mpi") return Grid{p, 1};  // its workers own layer regions (validate: S = 1)
   Grid g;
   if (s.grid != "auto") {
     parse_grid(s.grid, g);  // validate() accepted it

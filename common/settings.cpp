@@ -120,6 +120,18 @@ void Settings::validate() const {
       bad("grid", "S > 1 sample shards need the exact ts3 updates (--splitting ts3 --update proximal)", grid);
   }
   positive("phase-timeout", phase_timeout);
+  if (transport != "fork" && transport != "mpi") bad("transport", "must be fork or mpi", transport);
+#ifndef RADMM_MPI
+  if (transport == "mpi")
+    bad("transport", "needs a radmm built with MPI (install libopenmpi-dev and rebuild: RADMM_MPI)", transport);
+#endif
+  if (transport == "mpi" && grid != "auto") {
+    Grid g;
+    if (parse_grid(grid, g) && g.shards > 1)
+      bad("grid", "the mpi transport splits the layers only (R x 1); sample shards need --transport fork", grid);
+  }
+  if (transport == "mpi" && (backprop() || schedule != "phase"))
+    bad("transport", "mpi runs the phase schedule of admm / bcd (use --schedule phase, --method admm or bcd)", transport);
   if (checkpoint_every < 0) bad("checkpoint-every", "must be >= 0", std::to_string(checkpoint_every));
   if (eval_every < 0) bad("eval-every", "must be >= 0", std::to_string(eval_every));
 }
@@ -199,6 +211,9 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("chunk-columns", po::value(&s.chunk_columns)->default_value(d.chunk_columns),
         "samples per chunk of the fixed-order sums over samples (phase schedule): the grid never changes "
         "the iterates, this does (as a different summation order would)")
+    ("transport", po::value(&s.transport)->default_value(d.transport),
+        "fork (forked workers over shared memory) | mpi (under mpirun -np K: ranks 1..K-1 are the workers, "
+        "--workers = K - 1)")
     ("out", po::value(&s.out)->default_value(d.out, "runs/<timestamp>")->value_name("DIR"), "run folder")
     ("checkpoint-every", po::value(&s.checkpoint_every)->default_value(d.checkpoint_every),
         "write a checkpoint every k iterations into DIR/checkpoints (0 = only on SIGINT / SIGTERM)")
@@ -329,6 +344,7 @@ std::string settings_to_ini(const Settings& s) {
     << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
     << "grid = " << s.grid << "\n"
     << "chunk-columns = " << s.chunk_columns << "\n"
+    << "transport = " << s.transport << "\n"
     << "out = " << s.out << "\n"
     << "checkpoint-every = " << s.checkpoint_every << "\n"
     << "eval-every = " << s.eval_every << "\n"
@@ -385,6 +401,7 @@ std::string settings_to_json(const Settings& s) {
     << ", \"early_stop\": " << (s.early_stop ? "true" : "false") << ", \"patience\": " << s.patience
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
     << ", \"grid\": " << str(s.grid) << ", \"chunk_columns\": " << s.chunk_columns
+    << ", \"transport\": " << str(s.transport)
     << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every
     << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every
     << ", \"diagnostics\": " << (s.diagnostics ? "true" : "false") << "}";

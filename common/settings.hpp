@@ -63,6 +63,7 @@ struct Settings {
   double phase_timeout = 300.0;           ///< seconds a phase may take before the run stops (exit 5)
   std::string grid = "auto";              ///< RxS: R layer regions x S sample shards (R S = workers); auto = cost model
   int chunk_columns = kDefaultChunkColumns;              ///< samples per chunk of the fixed-order sums (changes the rounding, not P)
+  std::string transport = "fork";         ///< fork (forked workers, shared memory) | mpi (ranks of mpirun -np K)
 
   // Output and checkpoints
   std::string out;                        ///< run folder; empty = runs/<timestamp>

@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "common/grid.hpp"
 #include "common/io.hpp"
+#include "common/isa.hpp"
 #include "common/plot.hpp"
 #include "coordinator/cli.hpp"
 #include "coordinator/own_options.hpp"
@@ -272,6 +273,9 @@ int run_bench(const std::vector<std::string>& all_args) {
   s.refit_head = false;
   s.diagnostics = false;  // its state copy would be timed with the iteration
   s.validate();
+  if (s.transport == "mpi")
+    throw Error(ExitCode::kUsage, "radmm bench times the fork transport only", "--transport",
+                "time an MPI run with mpirun -np K radmm train --transport mpi (summary.json: per-phase times)");
   if (plan && worker_list.empty()) worker_list = "1,2,4,8,16,32,64";
   std::vector<Entry> counts;
   if (worker_list.empty())
@@ -369,7 +373,8 @@ int run_bench(const std::vector<std::string>& all_args) {
   ::uname(&u);
   json << "{\n  \"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores\": " << online_cores()
        << ", \"kernel\": \"" << json_escape(std::string(u.sysname) + " " + u.release) << "\", \"compiler\": \""
-       << json_escape(__VERSION__) << "\", \"flags\": \"" << json_escape(RADMM_BUILD_FLAGS) << "\", \"eigen\": \""
+       << json_escape(__VERSION__) << "\", \"flags\": \"" << json_escape(RADMM_BUILD_FLAGS) << "\", \"isa\": \""
+       << compiled_isa() << "\", \"eigen\": \""
        << EIGEN_WORLD_VERSION << '.' << EIGEN_MAJOR_VERSION << '.' << EIGEN_MINOR_VERSION << "\", \"boost\": \""
        << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << "\"},\n"
        << "  \"config\": " << settings_to_json(s) << ",\n  \"repeats\": " << repeats << ",\n  \"points\": [";

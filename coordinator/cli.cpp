@@ -25,10 +25,15 @@
 #include "common/io.hpp"
 #include "common/load_data.hpp"
 #include "coordinator/memory_plan.hpp"
+#include "coordinator/mpi_cleanup.hpp"
 #include "coordinator/run_output.hpp"
 #include "coordinator/signals.hpp"
 #include "coordinator/trainer.hpp"
 #include "coordinator/watchdog.hpp"
+#ifdef RADMM_MPI
+#include "common/mpi_comm.hpp"
+#include "coordinator/mpi_launch.hpp"
+#endif
 
 namespace po = boost::program_options;
 
@@ -66,11 +71,13 @@ int sweep_stale_ipc(bool verbose) {
 int run_cleanup(const std::vector<std::string>& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::printf("usage: radmm cleanup\n\nRemoves /dev/shm objects left by this user's radmm runs whose coordinator "
-                "process no longer exists (e.g. after kill -9). Live runs are not touched.\n");
+                "process no longer exists (e.g. after kill -9), and Open MPI segments (/dev/shm/vader_segment.*) of this user that no live process "
+                "maps and mpirun session folders ($TMPDIR/ompi.*/pid.N) whose mpirun is gone (both left when mpirun itself was "
+                "killed). Live runs are not touched.\n");
     return 0;
   }
   if (!args.empty()) throw Error(ExitCode::kUsage, "unexpected argument '" + args[0] + "'", "radmm cleanup", "");
-  const int n = sweep_stale_ipc(true);
+  const int n = sweep_stale_ipc(true) + sweep_stale_vader_segments(true) + sweep_stale_mpirun_sessions(true);
   std::printf("radmm cleanup: %d stale object%s removed\n", n, n == 1 ? "" : "s");
   return 0;
 }
@@ -84,6 +91,12 @@ int run_train(const std::vector<std::string>& args) {
               << "129/130/143 SIGHUP/SIGINT/SIGTERM (after a checkpoint).\n";
     return 0;
   }
+#ifdef RADMM_MPI
+  if (cmd.settings.transport == "mpi" && !mpi::world()) return run_train_over_mpi(args);
+#endif
+  // The transport and the MPI worker count come from this command line, never from a checkpoint.
+  const std::string transport = cmd.settings.transport;
+  const int asked_workers = cmd.settings.workers;
   // Resume: the checkpoint's settings, overridden by what the command line says explicitly;
   // only settings that leave the iterates unchanged may differ.
   std::unique_ptr<Checkpoint> resume;
@@ -106,6 +119,12 @@ int run_train(const std::vector<std::string>& args) {
       throw Error(ExitCode::kUsage, "--" + key + " differs from the checkpoint's settings", "--resume " + dir,
                   "a resumed run keeps its settings; start a new run to change --" + key);
   }
+  cmd.settings.transport = transport;
+#ifdef RADMM_MPI
+  if (mpi::world()) adopt_mpi_world(cmd.settings, asked_workers);
+#else
+  (void)asked_workers;
+#endif
   const Settings& s = cmd.settings;
   s.validate();
   if (cmd.print_config) {

@@ -6,12 +6,17 @@
 namespace radmm {
 
 std::vector<std::string> take_own_options(const std::vector<std::string>& args,
-                                          const std::map<std::string, OptionHandler>& own, bool& help) {
+                                          const std::map<std::string, OptionHandler>& own, bool& help,
+                                          const std::map<std::string, bool*>& switches) {
   std::vector<std::string> rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       help = true;
+      continue;
+    }
+    if (const auto sw = switches.find(a); sw != switches.end()) {
+      *sw->second = true;
       continue;
     }
     const std::size_t eq = a.find('=');

@@ -14,10 +14,12 @@ namespace radmm {
 
 using OptionHandler = std::function<void(const std::string& value)>;
 
-/// Calls own[name](value) for every "--name value" or "--name=value" in `args`, sets `help` for
-/// -h / --help, and returns the other arguments in order. A missing value is exit 64.
+/// Calls own[name](value) for every "--name value" or "--name=value" in `args`, sets *switches[name]
+/// for every "--name" that takes no value, sets `help` for -h / --help, and returns the other
+/// arguments in order. A missing value is exit 64.
 std::vector<std::string> take_own_options(const std::vector<std::string>& args,
-                                          const std::map<std::string, OptionHandler>& own, bool& help);
+                                          const std::map<std::string, OptionHandler>& own, bool& help,
+                                          const std::map<std::string, bool*>& switches = {});
 
 /// "1,2,3" as values of T; anything else is exit 64 naming --option.
 template <class T>

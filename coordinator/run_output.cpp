@@ -13,6 +13,7 @@
 
 #include "common/backprop.hpp"
 #include "common/io.hpp"
+#include "common/isa.hpp"
 #include "common/plot.hpp"
 #include "coordinator/plot_runs.hpp"
 
@@ -104,6 +105,7 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
   std::ostringstream o;
   o << "{\n  \"run_id\": \"" << run_id_text(folder_.run_id()) << "\",\n"
     << "  \"termination\": \"" << json_escape(r.termination) << "\",\n"
+    << "  \"isa\": \"" << compiled_isa() << "\",\n"
     << "  \"iterations\": " << r.iterations << ",\n"
     << "  \"train_mse\": " << json_num(r.train_mse) << ",\n"
     << "  \"val_mse\": " << json_num(r.val_mse) << ",\n"

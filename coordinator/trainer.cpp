@@ -14,6 +14,9 @@
 #include "coordinator/resume_book.hpp"
 #include "coordinator/signals.hpp"
 #include "worker/protocol.hpp"
+#ifdef RADMM_MPI
+#include "coordinator/mpi_transport.hpp"
+#endif
 
 namespace radmm {
 
@@ -272,6 +275,11 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
   if (phased && workers > 0 && grid.shards > 1) area = std::make_unique<ReductionArea>(dims, chunks, sizeof(T));
   const std::unique_ptr<LayerKernel> kernel = make_layer_kernel<T>(s, pen, area.get());
   std::unique_ptr<Transport> transport;
+#ifdef RADMM_MPI
+  if (phased && workers > 0 && st.transport == "mpi")  // layer regions only (validate: S = 1)
+    transport = make_mpi_transport(*kernel, s.base(), pen, partition_layers(dims, workers), st.phase_timeout);
+  else
+#endif
   if (phased && workers > 0)
     transport = make_fork_transport(*kernel, buffer.control(), grid_cells(dims, grid, chunks), st.phase_timeout,
                                     FaultPlan::from_env());
@@ -370,6 +378,9 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
     if (phase0 == 0 && st.reproject_every > 0 && k > 1 && (k - 1) % st.reproject_every == 0) {
       // Workers are idle between iterations: the coordinator rewrites the auxiliaries in place.
       project_to_forward(s, act, pen.dual, pen.loss);
+#ifdef RADMM_MPI
+      mpi_transport_resync(*transport);  // worker ranks hold private copies of the rewritten blocks
+#endif
       rec.restart = iteration_restarted = true;
       ++res.diagnostics.restarts;
       if (st.diagnostics) {

@@ -31,6 +31,11 @@ void set_failure_reporter(std::function<void(const Error&)> report) {
   g_reporter = std::move(report);
 }
 
+void report_failure(const Error& e) {
+  std::lock_guard<std::mutex> lock(g_reporter_mutex);
+  if (g_reporter) g_reporter(e);
+}
+
 Watchdog::Watchdog(std::vector<Worker> workers, std::vector<std::string> queue_names, double grace_s)
     : workers_(std::move(workers)), names_(std::move(queue_names)), grace_s_(grace_s),
       reaped_(new std::atomic<bool>[workers_.size()]) {

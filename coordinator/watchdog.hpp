@@ -47,5 +47,7 @@ class Watchdog {
 
 /// What the watchdog calls before it exits (radmm train: write failure.json); empty = nothing.
 void set_failure_reporter(std::function<void(const Error&)> report);
+/// Calls the failure reporter (if any) with `e`, e.g. before a process may be killed from outside.
+void report_failure(const Error& e);
 
 }  // namespace radmm

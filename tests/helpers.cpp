@@ -87,6 +87,11 @@ double lagrangian(const State& s, const Penalties& pen) {
 }
 
 Child spawn_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env, long file_size_limit) {
+  return spawn_program(RADMM_BINARY, args, env, file_size_limit);
+}
+
+Child spawn_program(const std::string& path, const std::vector<std::string>& args, const std::vector<std::string>& env,
+                    long file_size_limit) {
   static std::atomic<int> counter{0};
   const std::string base = temp_dir("run") + "/io" + std::to_string(counter++);
   Child c;
@@ -106,7 +111,7 @@ Child spawn_radmm(const std::vector<std::string>& args, const std::vector<std::s
       ::setrlimit(RLIMIT_FSIZE, &lim);
     }
     std::vector<char*> argv;
-    std::string bin = RADMM_BINARY;
+    std::string bin = path;
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());

@@ -45,6 +45,9 @@ struct Child {
 /// `file_size_limit` > 0 sets RLIMIT_FSIZE (bytes) in the child, like `ulimit -f`.
 Child spawn_radmm(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                   long file_size_limit = 0);
+/// The same for another program (e.g. mpirun), given by path.
+Child spawn_program(const std::string& path, const std::vector<std::string>& args,
+                    const std::vector<std::string>& env = {}, long file_size_limit = 0);
 /// Waits for the child (killing its whole group after `timeout_s`); `seconds` counts from `since`.
 RunResult wait_radmm(const Child& c, double timeout_s, double since);
 /// Direct children of `pid` (the coordinator's workers).
