@@ -436,8 +436,7 @@ int run_bench(const std::vector<std::string>& all_args) {
       efficiency.y.push_back(eff);
     }
     char row[320];
-    std::snprintf(row, sizeof row, " %7d  %-10s  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f
-",
+    std::snprintf(row, sizeof row, " %7d  %-10s  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
                   p, mine.back()->grid.c_str(), m, speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
                   100 * of_gemm, 100 * of_peak, over[0], over[1], over[2], over[3], static_cast<double>(rss) / (1 << 20));
     table_out << row;

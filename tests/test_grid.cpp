@@ -175,3 +175,26 @@ TEST_CASE("the chunk size changes the iterates only as a summation order does") 
     CHECK(l.back() == doctest::Approx(l_one.back()).epsilon(1e-12));
   }
 }
+
+TEST_CASE("--transport mpi runs layer regions only: a grid with sample shards is refused") {
+  Settings s;
+  s.transport = "mpi";
+  s.workers = 2;
+  s.grid = "1x2";
+  bool refused = false;
+  try {
+    s.validate();
+  } catch (const Error& e) {
+    refused = e.code() == ExitCode::kUsage;
+#ifdef RADMM_MPI
+    CHECK(e.line().find("splits the layers only") != std::string::npos);
+#endif
+  }
+  CHECK(refused);
+  s.grid = "2x1";
+  s.depth = 5;
+#ifdef RADMM_MPI
+  CHECK_NOTHROW(s.validate());
+  CHECK(resolve_grid(s, Dims{}).shards == 1);
+#endif
+}

@@ -29,6 +29,9 @@ std::vector<BlockRef> inbound_blocks(Phase ph, const Region& r, const Dims& d, c
       }
       break;
     }
+    case Phase::kWeightsReduce:  // the sample-shard rounds: MPI runs R x 1 grids only (validate)
+    case Phase::kPreactivationsReduce:
+      break;
   }
   return out;
 }
@@ -51,6 +54,9 @@ std::vector<BlockRef> outbound_blocks(Phase ph, const Region& r, const Dims& d, 
       if (!pen.ts2)
         for (int i = r.first; i <= r.last; ++i) out.push_back({'U', i});
       out.push_back({'P', r.first, r.last - r.first + 1});
+      break;
+    case Phase::kWeightsReduce:  // never sent: see inbound_blocks
+    case Phase::kPreactivationsReduce:
       break;
   }
   return out;
