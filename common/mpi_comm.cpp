@@ -64,26 +64,33 @@ Batch::~Batch() {
     }
 }
 
+namespace {
+/// Posts `bytes` as messages of at most kChunk bytes (one, possibly empty, at least):
+/// post(offset, count, request) starts each, and its MPI result is checked as `what`.
+template <class Post>
+void post_in_chunks(std::vector<MPI_Request>& requests, std::size_t bytes, const char* what, Post post) {
+  std::size_t at = 0;
+  do {
+    const std::size_t n = std::min(bytes - at, kChunk);
+    requests.push_back(MPI_REQUEST_NULL);
+    check(post(at, static_cast<int>(n), &requests.back()), what);
+    at += n;
+  } while (at < bytes);
+}
+}  // namespace
+
 void Batch::send(const void* data, std::size_t bytes, int dest, int tag) {
   const char* p = static_cast<const char*>(data);
-  do {
-    const std::size_t n = std::min(bytes, kChunk);
-    requests_.push_back(MPI_REQUEST_NULL);
-    check(MPI_Isend(p, static_cast<int>(n), MPI_BYTE, dest, tag, MPI_COMM_WORLD, &requests_.back()), "MPI_Isend");
-    p += n;
-    bytes -= n;
-  } while (bytes > 0);
+  post_in_chunks(requests_, bytes, "MPI_Isend", [&](std::size_t at, int n, MPI_Request* r) {
+    return MPI_Isend(p + at, n, MPI_BYTE, dest, tag, MPI_COMM_WORLD, r);
+  });
 }
 
 void Batch::recv(void* data, std::size_t bytes, int source, int tag) {
   char* p = static_cast<char*>(data);
-  do {
-    const std::size_t n = std::min(bytes, kChunk);
-    requests_.push_back(MPI_REQUEST_NULL);
-    check(MPI_Irecv(p, static_cast<int>(n), MPI_BYTE, source, tag, MPI_COMM_WORLD, &requests_.back()), "MPI_Irecv");
-    p += n;
-    bytes -= n;
-  } while (bytes > 0);
+  post_in_chunks(requests_, bytes, "MPI_Irecv", [&](std::size_t at, int n, MPI_Request* r) {
+    return MPI_Irecv(p + at, n, MPI_BYTE, source, tag, MPI_COMM_WORLD, r);
+  });
 }
 
 bool Batch::wait_until(double deadline, const std::function<void()>& between) {
