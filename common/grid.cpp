@@ -129,13 +129,26 @@ Grid resolve_grid(const Settings& s, const Dims& dims) {
     g = choose_grid(dims, q, chunks, shardable);
     if (g.regions > 0 || s.workers > 0) break;  // an explicit --workers is not lowered
   }
-  if (g.regions == 0)
+  if (g.regions == 0) {
+    // Too few chunks asks for smaller chunks; partials larger than the state for larger ones
+    // (fewer chunk slots): name the smallest doubling of --chunk-columns that fits.
+    std::string hint = "use fewer workers or a smaller --chunk-columns";
+    const auto fits = [&](int c) {
+      return ReductionArea::bytes(dims, ColumnChunks{dims.samples, c}, 8) <= Layout::make(dims, 8).bytes();
+    };
+    if (shardable && chunks.count() >= 2 && !fits(s.chunk_columns)) {
+      int c = s.chunk_columns;
+      while (!fits(c) && c < dims.samples / 2) c *= 2;
+      if (fits(c) && ColumnChunks{dims.samples, c}.count() >= 2)
+        hint = "use fewer workers or --chunk-columns " + std::to_string(c) + " (fewer, larger chunk partials)";
+    }
     throw Error(ExitCode::kUsage,
                 "--workers " + std::to_string(p) + " has no grid R x S = P with R <= depth - 1 = " +
                     std::to_string(dims.hidden()) + " and S <= the chunks (" + sizes + ")" +
                     (shardable ? "; S > 1 also needs the shared chunk partials to fit in the size of the state"
                                : "; --splitting ts2 and --update linearized need S = 1"),
-                "--workers", "use fewer workers or a smaller --chunk-columns");
+                "--workers", hint);
+  }
   return g;
 }
 

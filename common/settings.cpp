@@ -197,9 +197,9 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("refit-head", po::value(&s.refit_head)->default_value(d.refit_head, d.refit_head ? "true" : "false"),
         "ridge-refit the head on the true forward features after the last iteration")
     ("early-stop", po::value(&s.early_stop)->default_value(d.early_stop, d.early_stop ? "true" : "false"),
-        "report the weights of the evaluation with the lowest validation MSE instead of the last ones")
+        "report the weights of the evaluation with the lowest validation MSE (classification: validation loss) instead of the last ones")
     ("patience", po::value(&s.patience)->default_value(d.patience),
-        "with --early-stop, stop after k evaluations without a lower validation MSE (0 = run every iteration)")
+        "with --early-stop, stop after k evaluations without a lower validation MSE or loss (0 = run every iteration)")
     ("workers", po::value(&s.workers)->default_value(d.workers),
         "worker processes (phase schedule); 0 = in-process; -1 = one per core (R x S of --grid when given; at most "
         "depth - 1 for ts2 / linearized; in-process for sweep)")

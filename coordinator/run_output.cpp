@@ -123,7 +123,8 @@ void RunOutput::write_summary(const Settings& s, const Dataset& ds, const TrainR
       << ", \"train_accuracy\": " << json_num(r.train_accuracy) << ", \"test_accuracy\": " << json_num(r.test_accuracy)
       << ", \"admm_train_accuracy\": " << json_num(r.admm_train_accuracy)
       << ", \"admm_test_accuracy\": " << json_num(r.admm_test_accuracy) << ", \"train_loss\": " << json_num(r.train_loss)
-      << ", \"test_loss\": " << json_num(r.test_loss) << ",\n    \"confusion_test\": [";
+      << ", \"test_loss\": " << json_num(r.test_loss) << ", \"val_accuracy\": " << (r.val_accuracy < 0 ? "null" : json_num(r.val_accuracy))
+      << ", \"val_loss\": " << (r.val_loss < 0 ? "null" : json_num(r.val_loss)) << ",\n    \"confusion_test\": [";
     for (Eigen::Index i = 0; i < r.confusion.rows(); ++i) {
       o << (i ? ",\n      [" : "\n      [");
       for (Eigen::Index j = 0; j < r.confusion.cols(); ++j) o << (j ? ", " : "") << r.confusion(i, j);

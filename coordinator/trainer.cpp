@@ -197,6 +197,10 @@ void finish_model(const Settings& st, const Dataset& ds, const ModelSelection& s
     const ClassScore te = class_score(out_test, ds.y_test, ds.labels_test, loss);
     res.train_accuracy = tr.accuracy, res.train_loss = tr.loss;
     res.test_accuracy = te.accuracy, res.test_loss = te.loss;
+    if (ds.x_val.cols() > 0) {
+      const ClassScore va = class_score(res.model.forward(ds.x_val), ds.y_val, ds.labels_val, loss);
+      res.val_accuracy = va.accuracy, res.val_loss = va.loss;
+    }
     res.confusion = confusion_matrix(argmax_columns(out_test), ds.labels_test, ds.classes);
   }
 }
@@ -226,7 +230,9 @@ bool evaluate(const Settings& st, const Dataset& ds, Model m, const Mat& feature
     const ClassScore va = class_score(m.forward(ds.x_val), ds.y_val, ds.labels_val, loss);
     rec.val_accuracy = va.accuracy, rec.val_loss = va.loss;
   }
-  return st.early_stop && sel.offer(rec.iter, rec.val_mse, m.w);
+  // Classification selects on the validation loss (cross-entropy for softmax, whose logits
+  // are not fitted to the one-hot targets; for onehot it is K times the MSE).
+  return st.early_stop && sel.offer(rec.iter, ds.classes > 0 ? rec.val_loss : rec.val_mse, m.w);
 }
 
 double mse(const Model& m, const Mat& x_std, const Mat& y_raw) {

@@ -67,6 +67,7 @@ struct TrainResult {
   // mean loss, and the test confusion matrix (row = true class, column = predicted).
   double train_accuracy = -1, test_accuracy = -1, admm_train_accuracy = -1, admm_test_accuracy = -1;
   double train_loss = -1, test_loss = -1;
+  double val_accuracy = -1, val_loss = -1;  ///< of the final model on the validation rows (-1 without them)
   Eigen::MatrixXi confusion;
   std::vector<IterationRecord> history;
   DiagnosticsSummary diagnostics;

@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "common/backprop.hpp"
 #include "common/error.hpp"
@@ -354,6 +356,22 @@ TEST_CASE("train and predict on an IDX folder: accuracy, confusion matrix, P-ind
       const std::string metrics = test::slurp(out + "/run/metrics.csv");
       CHECK(metrics.find("train_accuracy,val_accuracy,train_loss,val_loss") != std::string::npos);
       if (std::string(workers) != "0") continue;
+      // Early stopping selects on the validation loss: the reported model's val_loss is the
+      // lowest of metrics.csv's (both with the head refitted on the training features).
+      {
+        const auto v = summary.find("\"val_loss\": ");
+        REQUIRE(v != std::string::npos);
+        const double reported = std::stod(summary.substr(v + 12));
+        double lowest = 1e300;
+        std::istringstream lines(metrics);
+        std::string line;
+        std::getline(lines, line);
+        while (std::getline(lines, line)) {
+          const std::string last = line.substr(line.find_last_of(',') + 1);
+          if (!last.empty()) lowest = std::min(lowest, std::stod(last));
+        }
+        CHECK(reported == doctest::Approx(lowest).epsilon(1e-9));
+      }
       // predict on the official test files reports the same accuracy as summary.json.
       const auto p = test::run_radmm({"predict", "--model", out + "/run/model.bin", "--data", "mnist:" + dir});
       REQUIRE(p.exit_code == 0);

@@ -96,6 +96,29 @@ TEST_CASE("the cost model: shards where layers are few or uneven, regions where 
   CHECK(choose_grid(d, 4, ColumnChunks{d.samples, 32}, true).text() == "4x1");
 }
 
+TEST_CASE("wide inputs: the refusal names the --chunk-columns whose partials fit") {
+  // Fashion-MNIST sizes, one hidden layer: 785 x 785 Gram partials per chunk of 256 columns
+  // outgrow the state, so 2 workers have no grid; larger chunks (fewer slots) fit.
+  Settings s;
+  s.depth = 2;
+  s.width = 256;
+  s.workers = 2;
+  const Dims d = test::make_dims(2, 784, 256, 10, 54000);
+  std::string hint;
+  try {
+    resolve_grid(s, d);
+  } catch (const Error& e) {
+    hint = e.line();
+  }
+  const auto at = hint.find("or --chunk-columns ");
+  REQUIRE(at != std::string::npos);
+  s.chunk_columns = std::stoi(hint.substr(at + 19));
+  CHECK(s.chunk_columns > 256);
+  CHECK(resolve_grid(s, d).text() == "1x2");
+  s.chunk_columns /= 2;  // the smallest doubling that fits
+  CHECK_THROWS_AS(resolve_grid(s, d), Error);
+}
+
 TEST_CASE("chunked W sums equal the closed-form ridge step up to rounding") {
   const Dims d = dims6();
   StateBuffer a_buf(d), b_buf(d);
