@@ -107,6 +107,7 @@ void Settings::validate() const {
         std::to_string(workers));
   if (chunk_columns < 1 || chunk_columns > (1 << 24))
     bad("chunk-columns", "must be in [1, 16777216]", std::to_string(chunk_columns));
+  if (spin_us < 0 || spin_us > 1000000) bad("spin-us", "must be in [0, 1000000]", std::to_string(spin_us));
   if (grid != "auto") {
     Grid g;
     if (!parse_grid(grid, g)) bad("grid", "must be auto or RxS with R, S >= 1 (e.g. 2x4)", grid);
@@ -214,6 +215,9 @@ po::options_description make_options(Settings& s, bool& help, bool& print_config
     ("transport", po::value(&s.transport)->default_value(d.transport),
         "fork (forked workers over shared memory) | mpi (under mpirun -np K: ranks 1..K-1 are the workers, "
         "--workers = K - 1)")
+    ("spin-us", po::value(&s.spin_us)->default_value(d.spin_us),
+        "fork transport: microseconds a phase handshake polls its semaphore before sleeping on it, used only "
+        "when every process has a core (workers + 1 <= cores; 0 = always sleep at once)")
     ("out", po::value(&s.out)->default_value(d.out, "runs/<timestamp>")->value_name("DIR"), "run folder")
     ("checkpoint-every", po::value(&s.checkpoint_every)->default_value(d.checkpoint_every),
         "write a checkpoint every k iterations into DIR/checkpoints (0 = only on SIGINT / SIGTERM)")
@@ -344,6 +348,7 @@ std::string settings_to_ini(const Settings& s) {
     << "phase-timeout = " << fmt(s.phase_timeout) << "\n"
     << "grid = " << s.grid << "\n"
     << "chunk-columns = " << s.chunk_columns << "\n"
+    << "spin-us = " << s.spin_us << "\n"
     << "transport = " << s.transport << "\n"
     << "out = " << s.out << "\n"
     << "checkpoint-every = " << s.checkpoint_every << "\n"
@@ -400,7 +405,7 @@ std::string settings_to_json(const Settings& s) {
     << ", \"update\": " << str(s.update) << ", \"reproject_every\": " << s.reproject_every << ", \"inner_passes\": " << s.inner_passes << ", \"refit_head\": " << (s.refit_head ? "true" : "false")
     << ", \"early_stop\": " << (s.early_stop ? "true" : "false") << ", \"patience\": " << s.patience
     << ", \"workers\": " << s.workers << ", \"phase_timeout\": " << fmt(s.phase_timeout)
-    << ", \"grid\": " << str(s.grid) << ", \"chunk_columns\": " << s.chunk_columns
+    << ", \"grid\": " << str(s.grid) << ", \"chunk_columns\": " << s.chunk_columns << ", \"spin_us\": " << s.spin_us
     << ", \"transport\": " << str(s.transport)
     << ", \"out\": " << str(s.out) << ", \"checkpoint_every\": " << s.checkpoint_every
     << ", \"resume\": " << str(s.resume) << ", \"eval_every\": " << s.eval_every

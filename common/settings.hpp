@@ -14,6 +14,10 @@ enum class Activation { kRelu, kIdentity };
 /// Default of --chunk-columns: samples per chunk of the fixed-order sums (common/grid.hpp).
 constexpr int kDefaultChunkColumns = 256;
 
+/// Default of --spin-us: microseconds a fork-transport handshake polls before it sleeps
+/// (docs/benchmarks.md, "The phase handshake").
+constexpr int kDefaultSpinUs = 50;
+
 /// Upper bound of --inner-passes (a checkpoint's phase position is below 3 * this + 1).
 constexpr int kMaxInnerPasses = 1000;
 
@@ -64,6 +68,7 @@ struct Settings {
   std::string grid = "auto";              ///< RxS: R layer regions x S sample shards (R S = workers); auto = cost model
   int chunk_columns = kDefaultChunkColumns;              ///< samples per chunk of the fixed-order sums (changes the rounding, not P)
   std::string transport = "fork";         ///< fork (forked workers, shared memory) | mpi (ranks of mpirun -np K)
+  int spin_us = kDefaultSpinUs;           ///< fork: poll a phase semaphore this long before sleeping (when a core is free per process)
 
   // Output and checkpoints
   std::string out;                        ///< run folder; empty = runs/<timestamp>

@@ -66,10 +66,12 @@ std::string layers_text(const Region& r) {
 /// Coordinator side shared by the fork and thread transports.
 class WorkerGroup : public Transport {
  public:
-  WorkerGroup(const LayerKernel& kernel, void* control, const std::vector<Region>& regions, double timeout)
+  WorkerGroup(const LayerKernel& kernel, void* control, const std::vector<Region>& regions, double timeout,
+              double spin_s)
       : kernel_(kernel), regions_(regions), timeout_(timeout), prefix_(ipc_name_prefix()) {
     const int p = static_cast<int>(regions.size());
     cb_ = create_control(control, kernel.dims(), p);
+    cb_->spin_s = spin_s;
     share_stop_signal(&cb_->stop_signal);
     ipc::permissions perm;
     perm.set_permissions(0600);
@@ -122,7 +124,7 @@ class WorkerGroup : public Transport {
     for (int w = 0; w < workers(); ++w) {
       // Only waitpid between slices: a worker's error report comes with its exit, so the
       // queues are read only after that, never while a live peer might hold their lock.
-      if (!timed_wait_checked(slots[w].done, deadline, 0.1, [&] { check_alive(ph, iter); })) {
+      if (!timed_wait_checked(slots[w].done, deadline, 0.1, [&] { check_alive(ph, iter); }, cb_->spin_s)) {
         check_alive(ph, iter);  // a death explains the delay better than the deadline
         fail(ExitCode::kDeadline,
              describe(w) + " did not finish within --phase-timeout " + format_double(timeout_) + " s",
@@ -258,8 +260,8 @@ class WorkerGroup : public Transport {
 class ForkTransport final : public WorkerGroup {
  public:
   ForkTransport(const LayerKernel& kernel, void* control, const std::vector<Region>& regions, double timeout,
-                FaultPlan fault)
-      : WorkerGroup(kernel, control, regions, timeout) {
+                FaultPlan fault, double spin_s)
+      : WorkerGroup(kernel, control, regions, timeout, spin_s) {
     const pid_t self = ::getpid();
     std::fflush(nullptr);  // no buffered output duplicated into the children
     for (int w = 0; w < workers(); ++w) {
@@ -352,8 +354,8 @@ class ForkTransport final : public WorkerGroup {
 class ThreadTransport final : public WorkerGroup {
  public:
   ThreadTransport(const LayerKernel& kernel, void* control, const std::vector<Region>& regions, double timeout,
-                  FaultPlan fault)
-      : WorkerGroup(kernel, control, regions, timeout), results_(regions.size()) {
+                  FaultPlan fault, double spin_s)
+      : WorkerGroup(kernel, control, regions, timeout, spin_s), results_(regions.size()) {
     for (int w = 0; w < workers(); ++w) {
       stats_[w].pid = ::getpid();
       results_[w].store(-1);
@@ -402,14 +404,14 @@ class ThreadTransport final : public WorkerGroup {
 
 std::unique_ptr<Transport> make_fork_transport(const LayerKernel& kernel, void* control,
                                                const std::vector<Region>& regions, double phase_timeout_s,
-                                               FaultPlan fault) {
-  return std::make_unique<ForkTransport>(kernel, control, regions, phase_timeout_s, std::move(fault));
+                                               FaultPlan fault, double spin_s) {
+  return std::make_unique<ForkTransport>(kernel, control, regions, phase_timeout_s, std::move(fault), spin_s);
 }
 
 std::unique_ptr<Transport> make_thread_transport(const LayerKernel& kernel, void* control,
                                                  const std::vector<Region>& regions, double phase_timeout_s,
-                                                 FaultPlan fault) {
-  return std::make_unique<ThreadTransport>(kernel, control, regions, phase_timeout_s, std::move(fault));
+                                                 FaultPlan fault, double spin_s) {
+  return std::make_unique<ThreadTransport>(kernel, control, regions, phase_timeout_s, std::move(fault), spin_s);
 }
 
 }  // namespace radmm

@@ -167,6 +167,12 @@ Dims dims_of(const Settings& s, const Dataset& ds) {
   return d;
 }
 
+double handshake_spin_s(const Settings& s, int workers) {
+  // Polling pays only where nobody waits for the core: with more processes than cores a
+  // spinning process delays the one it waits for.
+  return workers + 1 <= online_cores() ? s.spin_us * 1e-6 : 0.0;
+}
+
 void refit_head(const Settings& st, const Dataset& ds, const Mat& features, Model& m) {
   if (loss_kind(st.loss) == Loss::kSoftmax)  // the head's own convex problem: cross-entropy + ridge, from W_N
     m.w.back() = fit_softmax_head(m.w.back(), ds.y_train, features, std::max(st.lambda, 1e-8));
@@ -288,7 +294,7 @@ TrainResult train_impl(const Settings& st, const Dataset& ds, const TrainHooks& 
 #endif
   if (phased && workers > 0)
     transport = make_fork_transport(*kernel, buffer.control(), grid_cells(dims, grid, chunks), st.phase_timeout,
-                                    FaultPlan::from_env());
+                                    FaultPlan::from_env(), handshake_spin_s(st, grid.workers()));
   else
     transport = make_in_process_transport(*kernel, FaultPlan::from_env());
 

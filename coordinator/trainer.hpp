@@ -89,6 +89,10 @@ struct TrainHooks {
 /// Problem sizes of `s` on the training rows of `ds`.
 Dims dims_of(const Settings& s, const Dataset& ds);
 
+/// Seconds the fork transport's handshake polls before sleeping: --spin-us when the P workers
+/// and the coordinator each have a core, else 0.
+double handshake_spin_s(const Settings& s, int workers);
+
 /// He-initialised W (gain 2 for ReLU, 1 for the head; zero biases), then project_to_forward. With
 /// `scale_branches` (--init scaled) the residual branches W_2..W_{N-1} are scaled by 1/sqrt(N);
 /// --init plain draws the same numbers without that factor. Y must already be in `s`.

@@ -50,13 +50,14 @@ class Transport {
 std::unique_ptr<Transport> make_in_process_transport(const LayerKernel& kernel, FaultPlan fault);
 
 /// P forked workers; `control` is the control area of the shared mapping holding the kernel's state.
+/// Both sides poll a phase semaphore for `spin_s` seconds before sleeping on it (0: sleep at once).
 std::unique_ptr<Transport> make_fork_transport(const LayerKernel& kernel, void* control,
                                                const std::vector<Region>& regions, double phase_timeout_s,
-                                               FaultPlan fault);
+                                               FaultPlan fault, double spin_s = 0);
 
 /// P threads running the worker loop over the same control block (tests, ThreadSanitizer).
 std::unique_ptr<Transport> make_thread_transport(const LayerKernel& kernel, void* control,
                                                  const std::vector<Region>& regions, double phase_timeout_s,
-                                                 FaultPlan fault = {});
+                                                 FaultPlan fault = {}, double spin_s = 0);
 
 }  // namespace radmm

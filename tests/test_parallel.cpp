@@ -103,7 +103,9 @@ TEST_CASE("grid: model.bin byte-identical for workers 0, 1, 2, 3, 4, 8 and grids
       {{"--loss", "softmax", "--beta", "1.05"}, some},
       // ts2 / linearized cannot shard the samples: layer regions only.
       {{"--splitting", "ts2"}, {{0, ""}, {2, "2x1"}, {4, "4x1"}}},
-      {{"--update", "linearized"}, {{0, ""}, {3, "3x1"}}}};
+      {{"--update", "linearized"}, {{0, ""}, {3, "3x1"}}},
+      // A polling handshake (applied where P + 1 <= cores, e.g. P = 1 on 2 cores) changes no byte.
+      {{"--spin-us", "2000"}, {{0, ""}, {1, ""}, {2, "1x2"}}}};
   for (std::size_t v = 0; v < variants.size(); ++v) {
     CAPTURE(v);
     const std::string dir = test::temp_dir("grid" + std::to_string(v));

@@ -13,7 +13,7 @@
 namespace radmm {
 
 constexpr std::uint64_t kControlMagic = 0x314C54434D4D4152ULL;  // "RAMMCTL1"
-constexpr std::uint32_t kProtocolVersion = 1;
+constexpr std::uint32_t kProtocolVersion = 2;
 
 /// One worker's fast-path semaphores and its accounting, written only by that worker
 /// (except the semaphores). Cache-line aligned so workers never share a line.
@@ -35,6 +35,7 @@ struct alignas(64) ControlBlock {
   Dims dims;
   std::int32_t phase = 0;      ///< written by the coordinator before posting "go"
   std::int64_t iteration = 0;  ///< iteration number of the phase being run
+  double spin_s = 0;           ///< poll a semaphore this long before sleeping on it (--spin-us; 0 = sleep at once)
   /// Set by the coordinator's signal handler: a stop it will turn into a checkpoint. A worker
   /// that got SIGTERM too (a signal to the whole group) then keeps going; one that got it alone ends.
   std::atomic<std::int32_t> stop_signal{0};

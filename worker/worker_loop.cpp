@@ -83,7 +83,8 @@ int worker_loop(WorkerEnv& env) {
     send_message(*env.reports, make_message(env, MsgType::kHello, ""));
     while (true) {
       const double t0 = now_seconds();
-      timed_wait_checked(slot.go, std::numeric_limits<double>::infinity(), 0.1, [&] { check_peers(env); });
+      timed_wait_checked(slot.go, std::numeric_limits<double>::infinity(), 0.1, [&] { check_peers(env); },
+                         env.control->spin_s);
       check_peers(env);  // a stop is sent before its "go"
       const auto ph = static_cast<Phase>(env.control->phase);
       const int phi = phase_slot(ph);  // a reduction round is accounted to its phase

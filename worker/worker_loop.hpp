@@ -39,10 +39,11 @@ bool send_message(boost::interprocess::message_queue& q, const Message& m);
 
 /// Waits on `sem` until `deadline_s` (monotonic seconds) in slices of at most `slice_s`;
 /// between slices calls `check()` which may throw. Signals interrupting the wait are retried.
-/// Returns true when the semaphore was taken, false at the deadline.
+/// With `spin_s` > 0 it first polls the semaphore for that long (a phase handshake on cores
+/// that are otherwise idle). Returns true when the semaphore was taken, false at the deadline.
 template <class Check>
 bool timed_wait_checked(boost::interprocess::interprocess_semaphore& sem, double deadline_s, double slice_s,
-                        Check&& check);
+                        Check&& check, double spin_s = 0);
 
 }  // namespace radmm
 
