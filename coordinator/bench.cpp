@@ -2,6 +2,7 @@
 // number of iterations at each worker count, repeats interleaved, and reports medians of
 // seconds per iteration, speedup and efficiency against P = 1, per-phase compute, wait and
 // synchronisation overhead, and each worker's peak resident memory, with the machine.
+// --transport mpi times the MPI transport (coordinator/bench_mpi.cpp) next to the fork transport.
 #include <sys/utsname.h>
 
 #include <Eigen/Core>
@@ -20,7 +21,9 @@
 #include "common/grid.hpp"
 #include "common/io.hpp"
 #include "common/isa.hpp"
+#include "common/load_data.hpp"
 #include "common/plot.hpp"
+#include "coordinator/bench_mpi.hpp"
 #include "coordinator/cli.hpp"
 #include "coordinator/own_options.hpp"
 #include "coordinator/signals.hpp"
@@ -48,6 +51,7 @@ std::string cpu_model() {
 struct Point {  // one run at one entry of --worker-list
   int workers = 0, repeat = 0;
   std::string label, grid;  ///< the entry ("2" or "1x2") and the grid the run used
+  std::string transport;    ///< fork | mpi
   double s_per_iter = 0;
   double phase_wall[kPhaseCount] = {}, phase_overhead_us[kPhaseCount] = {};
   double admm_total = 0, overhead_total[kPhaseCount] = {};  ///< sums over the timed iterations
@@ -96,6 +100,46 @@ double seconds_per_iteration(const TrainResult& res) {
   std::vector<double> v;
   for (std::size_t k = res.history.size() > 1 ? 1 : 0; k < res.history.size(); ++k) v.push_back(res.history[k].admm_s);
   return median(v);
+}
+
+/// A timed run as a Point: medians and sums over the iterations after the first.
+Point point_of(const TrainResult& res, const Entry& e, int repeat, const std::string& transport) {
+  Point pt;
+  pt.workers = e.workers;
+  pt.label = e.label;
+  pt.grid = res.grid.empty() ? "in-process" : res.grid;
+  pt.repeat = repeat;
+  pt.transport = transport;
+  std::vector<double> over[kPhaseCount];
+  for (std::size_t k = res.history.size() > 1 ? 1 : 0; k < res.history.size(); ++k) {
+    for (int q = 0; q < kPhaseCount; ++q) {
+      pt.phase_wall[q] += res.history[k].phase_s[q];
+      pt.overhead_total[q] += res.history[k].phase_overhead_s[q];
+      over[q].push_back(res.history[k].phase_overhead_s[q] * 1e6);
+    }
+    pt.admm_total += res.history[k].admm_s;
+  }
+  pt.s_per_iter = seconds_per_iteration(res);
+  for (int q = 0; q < kPhaseCount; ++q) pt.phase_overhead_us[q] = median(over[q]);
+  pt.stats = res.worker_stats;
+  return pt;
+}
+
+/// --transport mpi: the MPI transport splits the layers only, so every entry must be a count
+/// P >= 1 or a grid P x 1 with P <= depth - 1; counts become P x 1 (the fork run uses the same grid).
+void check_mpi_entries(std::vector<Entry>& entries, int depth) {
+  for (Entry& e : entries) {
+    Grid g;
+    const bool is_grid = parse_grid(e.label, g);
+    if (e.workers == 0 || (is_grid && g.shards > 1) || e.workers > depth - 1)
+      throw Error(ExitCode::kUsage,
+                  "--worker-list entry " + e.label + " cannot run on the mpi transport: " +
+                      (e.workers == 0 ? std::string("P = 0 is the in-process trainer")
+                       : is_grid && g.shards > 1 ? "it splits the layers only (grids R x 1)"
+                                                 : "P must not exceed depth - 1 = " + std::to_string(depth - 1)),
+                  "--worker-list", "use counts 1..depth-1 or grids Rx1 with --transport mpi");
+    e.grid = std::to_string(e.workers) + "x1";
+  }
 }
 
 /// Median GFLOP/s of an Eigen product (m x k) * (k x n), single-threaded, in precision T: the
@@ -159,6 +203,7 @@ int run_sweep(const Settings& s, const Dataset& ds, const std::string& what, std
                       std::to_string(ds.x_train.cols()) + "]", "command line", "");
         part.x_train = ds.x_train.leftCols(v);
         part.y_train = ds.y_train.leftCols(v);
+        if (!part.labels_train.empty()) part.labels_train.resize(static_cast<std::size_t>(v));
       }
       if (t.workers > t.depth - 1) t.workers = t.depth - 1;
       t.validate();
@@ -245,7 +290,7 @@ int run_bench(const std::vector<std::string>& all_args) {
       args, "data = builtin:wine-white\ndepth = 20\nwidth = 128\niterations = 5\nschedule = phase\n",
       "radmm bench defaults");
   if (help) {
-    std::cout << "usage: radmm bench [--worker-list 0,1,2x1,1x2,..] [--repeats R] [--bench-out DIR] [train options]\n"
+    std::cout << "usage: radmm bench [--worker-list 0,1,2x1,1x2,..] [--repeats R] [--bench-out DIR] [--transport mpi] [train options]\n"
               << "       radmm bench --sweep depth|width|samples [--sweep-values a,b,..] [--repeats R] [train options]\n\n"
               << "Trains one configuration (default: white wine, depth 20, width 128, 5 iterations, phase\n"
               << "schedule) at each worker count (default 0,1,..,cores; an entry RxS forces that grid of R layer\n"
@@ -263,6 +308,9 @@ int run_bench(const std::vector<std::string>& all_args) {
               << "(defaults 5,10,20,40 / 32,64,128,256 / 500,1000,2000,all; --workers defaults to 1 and is\n"
               << "capped at depth - 1 for small depths) and fits log-log exponents of the\n"
               << "time and of the flop model; writes sweep.csv, sweep.json, sweep.svg.\n"
+              << "--transport mpi times each entry P (default 1..min(cores, depth - 1); grids Px1 only) on the\n"
+              << "fork transport and under mpirun -np P+1 (mpirun: $RADMM_MPIRUN or PATH; --oversubscribe when P + 1\n"
+              << "exceeds the cores), one row under the other, each with its own speedup against P = 1.\n"
               << "Train options: radmm train --help.\n";
     return 0;
   }
@@ -272,27 +320,34 @@ int run_bench(const std::vector<std::string>& all_args) {
   s.quiet = true;
   s.refit_head = false;
   s.diagnostics = false;  // its state copy would be timed with the iteration
+  // No validation rows: bench never evaluates, and n stays the training rows of the test split
+  // (an MPI run gets these settings too, so both transports train the same problem).
+  s.validation_fraction = 0;
+  s.checkpoint_every = 0;
   s.validate();
-  if (s.transport == "mpi")
-    throw Error(ExitCode::kUsage, "radmm bench times the fork transport only", "--transport",
-                "time an MPI run with mpirun -np K radmm train --transport mpi (summary.json: per-phase times)");
-  if (plan && worker_list.empty()) worker_list = "1,2,4,8,16,32,64";
+  const bool mpi = s.transport == "mpi";
+  if (mpi && !sweep.empty())
+    throw Error(ExitCode::kUsage, "--sweep times the fork transport only", "--transport", "leave --transport mpi out");
+  if (plan && worker_list.empty())
+    for (int p = 1; p <= 64 && (!mpi || p <= s.depth - 1); p *= 2) worker_list += (p > 1 ? "," : "") + std::to_string(p);
   std::vector<Entry> counts;
   if (worker_list.empty())
-    for (int p = 0; p <= online_cores(); ++p) counts.push_back({std::to_string(p), p, "auto"});
+    for (int p = mpi ? 1 : 0; p <= (mpi ? std::min(online_cores(), s.depth - 1) : online_cores()); ++p)
+      counts.push_back({std::to_string(p), p, "auto"});
   else
     counts = parse_entries(worker_list);
-  auto settings_of = [&](const Entry& e) {
+  if (mpi) check_mpi_entries(counts, s.depth);
+  auto settings_of = [&](const Entry& e, const std::string& transport = "fork") {
     Settings t = s;
     t.workers = e.workers;
     t.grid = e.grid;
+    t.transport = transport;
     return t;
   };
   for (const Entry& e : counts) settings_of(e).validate();  // R x S = P, R <= depth - 1
-  const Table table = read_csv(s.data);
-  // No validation rows: bench never evaluates, and n stays the training rows of the test split.
-  const Dataset ds = make_dataset(table, s.target, s.test_fraction, s.seed, s.grouped_split());
+  const Dataset ds = load_dataset(s);
   for (const Entry& e : counts) resolve_grid(settings_of(e), dims_of(s, ds));  // S <= the chunks
+  const std::string mpirun = mpi && !plan ? find_mpirun() : "";
   if (out_dir.empty()) out_dir = "runs/bench-" + timestamp_utc();
   if (!sweep.empty() && sweep != "depth" && sweep != "width" && sweep != "samples")
     throw Error(ExitCode::kUsage, "--sweep must be depth, width or samples (got " + sweep + ")", "command line", "");
@@ -319,56 +374,53 @@ int run_bench(const std::vector<std::string>& all_args) {
   std::printf("radmm bench: %s, n = %lld, depth %d, width %d, %d iterations, workers {", s.data.c_str(),
               static_cast<long long>(ds.x_train.cols()), s.depth, s.width, s.iterations);
   for (std::size_t i = 0; i < counts.size(); ++i) std::printf("%s%s", i ? "," : "", counts[i].label.c_str());
-  std::printf("} x %d repeats -> %s\n", repeats, out_dir.c_str());
+  std::printf("}%s x %d repeats -> %s\n", mpi ? ", fork and mpi transports" : "", repeats, out_dir.c_str());
   std::fflush(stdout);
 
+  // The rows of the report: each entry on the fork transport and, with --transport mpi, on MPI.
+  const std::vector<std::string> transports = mpi ? std::vector<std::string>{"fork", "mpi"} : std::vector<std::string>{"fork"};
   std::vector<Point> points;
   for (int r = 0; r < repeats; ++r) {
     for (const Entry& e : counts) {  // interleaved: a slow spell of the machine hits every P alike
       const TrainResult res = train(settings_of(e), ds, TrainHooks{});
-      Point pt;
-      pt.workers = e.workers;
-      pt.label = e.label;
-      pt.grid = res.grid.empty() ? "in-process" : res.grid;
-      pt.repeat = r;
-      std::vector<double> over[kPhaseCount];
-      for (std::size_t k = res.history.size() > 1 ? 1 : 0; k < res.history.size(); ++k) {
-        for (int q = 0; q < kPhaseCount; ++q) {
-          pt.phase_wall[q] += res.history[k].phase_s[q];
-          pt.overhead_total[q] += res.history[k].phase_overhead_s[q];
-          over[q].push_back(res.history[k].phase_overhead_s[q] * 1e6);
+      for (const std::string& tr : transports) {
+        TrainResult child;
+        if (tr == "mpi") {
+          child = train_under_mpirun(settings_of(e, "mpi"), mpirun);
+          check_same_iterates(res, child, e.workers);
         }
-        pt.admm_total += res.history[k].admm_s;
+        points.push_back(point_of(tr == "mpi" ? child : res, e, r, tr));
+        const Point& pt = points.back();
+        std::printf("  repeat %d, P = %d (grid %s, %s): %.4f s/iteration\n", r + 1, e.workers, pt.grid.c_str(),
+                    tr.c_str(), pt.s_per_iter);
+        std::fflush(stdout);
       }
-      pt.s_per_iter = seconds_per_iteration(res);
-      for (int q = 0; q < kPhaseCount; ++q) pt.phase_overhead_us[q] = median(over[q]);
-      pt.stats = res.worker_stats;
-      points.push_back(pt);
-      std::printf("  repeat %d, P = %d (grid %s): %.4f s/iteration\n", r + 1, e.workers, pt.grid.c_str(), pt.s_per_iter);
-      std::fflush(stdout);
     }
   }
 
   // Aggregate per worker count.
   std::ostringstream csv, json, table_out;
   csv << "workers,repeat,s_per_iter,phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,overhead_w_us,"
-         "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes,grid\n";
+         "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes,grid,transport\n";
   for (const Point& pt : points) {
     std::int64_t rss = 0;
     for (const auto& w : pt.stats) rss = std::max(rss, w.peak_rss);
     csv << pt.workers << ',' << pt.repeat << ',' << format_double(pt.s_per_iter);
     for (double v : pt.phase_wall) csv << ',' << format_double(v);
     for (double v : pt.phase_overhead_us) csv << ',' << format_double(v);
-    csv << ',' << rss << ',' << pt.grid << '\n';
+    csv << ',' << rss << ',' << pt.grid << ',' << pt.transport << '\n';
   }
-  std::map<std::string, double> med;
-  for (const Entry& e : counts) {
-    std::vector<double> v;
-    for (const Point& pt : points)
-      if (pt.label == e.label) v.push_back(pt.s_per_iter);
-    med[e.label] = median(v);
-  }
-  const double t1 = med.count("1") ? med["1"] : med.count("1x1") ? med["1x1"] : 0;
+  std::map<std::string, double> med;  // by transport/label
+  for (const Entry& e : counts)
+    for (const std::string& tr : transports) {
+      std::vector<double> v;
+      for (const Point& pt : points)
+        if (pt.label == e.label && pt.transport == tr) v.push_back(pt.s_per_iter);
+      med[tr + "/" + e.label] = median(v);
+    }
+  auto t1_of = [&](const std::string& tr) {  // the same transport's P = 1
+    return med.count(tr + "/1") ? med[tr + "/1"] : med.count(tr + "/1x1") ? med[tr + "/1x1"] : 0;
+  };
   utsname u {};
   ::uname(&u);
   json << "{\n  \"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores\": " << online_cores()
@@ -379,19 +431,26 @@ int run_bench(const std::vector<std::string>& all_args) {
        << BOOST_VERSION / 100000 << '.' << BOOST_VERSION / 100 % 1000 << "\"},\n"
        << "  \"config\": " << settings_to_json(s) << ",\n  \"repeats\": " << repeats << ",\n  \"points\": [";
   // (flops_per_iteration and gemm_gflops follow the points)
-  table_out << "\n workers  grid         s/iter   speedup  efficiency  GFLOP/s  of GEMM  of peak   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
+  table_out << "\n workers  transport  grid         s/iter   speedup  efficiency  GFLOP/s  of GEMM  of peak   overhead us/phase (W, Ve, Vo, U)   max peak RSS MiB\n";
   std::ostringstream shares;
   shares << "\n share of the iteration (compute of the slowest worker per phase; rest = V_N, Lambda, objective)\n"
-            " workers  grid             W      V      U   handshake   rest\n";
-  Series measured{"measured", {}, {}}, ideal{"ideal", {}, {}, true}, efficiency{"efficiency", {}, {}};
-  for (std::size_t i = 0; i < counts.size(); ++i) {
+            " workers  transport  grid             W      V      U   handshake   rest\n";
+  std::map<std::string, Series> measured, efficiency;
+  Series ideal{"ideal", {}, {}, true};
+  for (const std::string& tr : transports) {
+    measured[tr] = Series{"measured, " + tr, {}, {}};
+    efficiency[tr] = Series{"efficiency, " + tr, {}, {}};
+  }
+  for (std::size_t line = 0; line < counts.size() * transports.size(); ++line) {
+    const std::size_t i = line / transports.size();
+    const std::string& tr = transports[line % transports.size()];
     const int p = counts[i].workers;
     const std::string& label = counts[i].label;
     double over[kPhaseCount] = {}, phase[kPhaseCount] = {};
     std::int64_t rss = 0;
     std::vector<const Point*> mine;
     for (const Point& pt : points)
-      if (pt.label == label) mine.push_back(&pt);
+      if (pt.label == label && pt.transport == tr) mine.push_back(&pt);
     for (int q = 0; q < kPhaseCount; ++q) {
       std::vector<double> o, w;
       for (const Point* pt : mine) {
@@ -403,7 +462,7 @@ int run_bench(const std::vector<std::string>& all_args) {
     }
     for (const Point* pt : mine)
       for (const auto& w : pt->stats) rss = std::max(rss, w.peak_rss);
-    const double m = med[label];
+    const double m = med[tr + "/" + label], t1 = t1_of(tr);
     const double speedup = t1 > 0 && m > 0 ? t1 / m : 0;
     const double eff = p > 0 ? speedup / p : 0;
     const double gflops = m > 0 ? flops / m / 1e9 : 0;
@@ -424,23 +483,25 @@ int run_bench(const std::vector<std::string>& all_args) {
     const double sh_hand = total > 0 ? (hand[0] + hand[1] + hand[2] + hand[3]) / total : 0;
     const double sh_rest = 1 - sh_w - sh_v - sh_u - sh_hand;
     char srow[160];
-    std::snprintf(srow, sizeof srow, " %7d  %-12s  %5.1f%% %5.1f%% %5.1f%%      %5.1f%% %5.1f%%\n", p, mine.back()->grid.c_str(),
+    std::snprintf(srow, sizeof srow, " %7d  %-9s  %-12s  %5.1f%% %5.1f%% %5.1f%%      %5.1f%% %5.1f%%\n", p, tr.c_str(), mine.back()->grid.c_str(),
                   100 * sh_w, 100 * sh_v, 100 * sh_u, 100 * sh_hand, 100 * sh_rest);
     shares << srow;
     if (p > 0) {
-      measured.x.push_back(p);
-      measured.y.push_back(speedup);
-      ideal.x.push_back(p);
-      ideal.y.push_back(p);
-      efficiency.x.push_back(p);
-      efficiency.y.push_back(eff);
+      measured[tr].x.push_back(p);
+      measured[tr].y.push_back(speedup);
+      if (tr == transports.front()) {
+        ideal.x.push_back(p);
+        ideal.y.push_back(p);
+      }
+      efficiency[tr].x.push_back(p);
+      efficiency[tr].y.push_back(eff);
     }
     char row[320];
-    std::snprintf(row, sizeof row, " %7d  %-10s  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
-                  p, mine.back()->grid.c_str(), m, speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
+    std::snprintf(row, sizeof row, " %7d  %-9s  %-10s  %7.4f  %8.3f  %10s  %7.2f  %6.0f%%  %6.0f%%   %7.0f %7.0f %7.0f %7.0f          %8.1f\n",
+                  p, tr.c_str(), mine.back()->grid.c_str(), m, speedup, p > 0 ? format_double(std::round(eff * 1000) / 1000).c_str() : "-", gflops,
                   100 * of_gemm, 100 * of_peak, over[0], over[1], over[2], over[3], static_cast<double>(rss) / (1 << 20));
     table_out << row;
-    json << (i ? "," : "") << "\n    {\"workers\": " << p << ", \"grid\": \"" << mine.back()->grid
+    json << (line ? "," : "") << "\n    {\"transport\": \"" << tr << "\", \"workers\": " << p << ", \"grid\": \"" << mine.back()->grid
          << "\", \"s_per_iter_median\": " << format_double(m, true)
          << ", \"speedup_vs_1\": " << format_double(speedup, true) << ", \"efficiency\": "
          << (p > 0 ? format_double(eff, true) : "null") << ", \"gflops\": " << format_double(gflops, true)
@@ -473,10 +534,13 @@ int run_bench(const std::vector<std::string>& all_args) {
        << ",\n  \"reproduce\": \"" << json_escape(repro.str()) << "\"\n}\n";
   write_file_atomic(out_dir + "/bench.csv", csv.str());
   write_file_atomic(out_dir + "/bench.json", json.str());
+  std::vector<Series> speedups, efficiencies;
+  for (const std::string& tr : transports) speedups.push_back(measured[tr]), efficiencies.push_back(efficiency[tr]);
+  speedups.push_back(ideal);
   write_file_atomic(out_dir + "/speedup.svg",
-                    svg_panels({{"speedup against P = 1", "worker processes", "speedup", {measured, ideal}, false},
+                    svg_panels({{"speedup against P = 1 of the same transport", "worker processes", "speedup", speedups, false},
                                 {"parallel efficiency T(1) / (P T(P))", "worker processes", "efficiency",
-                                 {efficiency}, false}},
+                                 efficiencies, false}},
                                2));
   std::printf("%s%s\nmachine: %s, %d cores, g++ %s, Eigen %d.%d.%d, Boost %d.%d\n", table_out.str().c_str(), shares.str().c_str(),
               cpu_model().c_str(), online_cores(), __VERSION__, EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,

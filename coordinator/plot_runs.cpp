@@ -101,6 +101,13 @@ MetricsTable read_metrics(const std::string& path) {
       t.train_accuracy.push_back(num("train_accuracy", true));
       t.val_accuracy.push_back(num("val_accuracy", true));
     }
+    if (col.count("admm_s")) t.admm_s.push_back(num("admm_s", false));
+    const char* phases[4] = {"phase_w_s", "phase_v_even_s", "phase_v_odd_s", "phase_u_s"};
+    const char* overheads[4] = {"overhead_w_s", "overhead_v_even_s", "overhead_v_odd_s", "overhead_u_s"};
+    for (int q = 0; q < 4; ++q) {
+      if (col.count(phases[q])) t.phase_s[q].push_back(num(phases[q], false));
+      if (col.count(overheads[q])) t.overhead_s[q].push_back(num(overheads[q], false));
+    }
   }
   return t;
 }

@@ -12,6 +12,9 @@ struct MetricsTable {
   std::vector<double> iter, elapsed_s, lagrangian, train_mse, val_mse, relaxed_mse;
   /// Classification runs (NaN where not evaluated; empty for files without the columns).
   std::vector<double> train_accuracy, val_accuracy;
+  /// ADMM wall seconds, per-phase wall seconds and handshake overhead (W, V-even, V-odd, U) per
+  /// iteration: radmm bench reads them from an MPI run's folder (empty for files without the columns).
+  std::vector<double> admm_s, phase_s[4], overhead_s[4];
   bool has_accuracy() const;
 };
 

@@ -26,7 +26,8 @@ std::string json_num(double v) { return format_double(v, true); }
 
 std::string RunOutput::metrics_header(bool classification) {
   std::string h = "iter,elapsed_s,lagrangian,train_mse,val_mse,constraint_residual,relaxed_mse,admm_s,"
-                  "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,step_sq,decrease,relaxation_gap,restart";
+                  "phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,overhead_w_s,overhead_v_even_s,overhead_v_odd_s,"
+                  "overhead_u_s,step_sq,decrease,relaxation_gap,restart";
   // Classification runs only: regression files keep their columns, every one of them filled.
   return h + (classification ? ",train_accuracy,val_accuracy,train_loss,val_loss\n" : "\n");
 }
@@ -73,6 +74,7 @@ void RunOutput::write_metrics(const IterationRecord& r) {
     << mse_text(r.train_mse) << ',' << mse_text(r.val_mse) << ',' << format_double(r.constraint_residual) << ','
     << format_double(r.relaxed_mse) << ',' << format_double(r.admm_s);
   for (double p : r.phase_s) o << ',' << format_double(p);
+  for (double p : r.phase_overhead_s) o << ',' << format_double(p);
   o << ',' << mse_text(r.step_sq) << ',' << (r.step_sq < 0 ? "" : format_double(r.decrease)) << ','
     << mse_text(r.relaxation_gap) << ',' << (r.restart ? 1 : 0);
   if (classification_)

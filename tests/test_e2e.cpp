@@ -90,7 +90,7 @@ TEST_CASE("radmm bench on a tiny config: documented columns, speedup exactly 1 a
   REQUIRE(csv.size() == 1 + 3 * 2);
   CHECK(csv[0] ==
         "workers,repeat,s_per_iter,phase_w_s,phase_v_even_s,phase_v_odd_s,phase_u_s,overhead_w_us,"
-        "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes,grid");
+        "overhead_v_even_us,overhead_v_odd_us,overhead_u_us,max_worker_peak_rss_bytes,grid,transport");
   const std::string json = test::slurp(dir + "/bench.json");
   CHECK(json.find("\"workers\": 1, \"grid\": \"1x1\", \"s_per_iter_median\"") != std::string::npos);
   const auto at = json.find("\"workers\": 1, ");

@@ -1,7 +1,8 @@
 // The MPI transport through mpirun (--oversubscribe on a 2-core machine): model.bin byte-identical
 // to the fork and in-process trainers for K = 2, 3, 5 ranks and every variant; the deadline and a
 // killed rank end the job within 5 s with failure.json on rank 0; SIGINT checkpoints on rank 0 and
-// the checkpoint resumes under either transport to the uninterrupted model; nothing is left behind.
+// the checkpoint resumes under either transport to the uninterrupted model; nothing is left behind;
+// radmm bench --transport mpi times both transports and removes its temporary folders.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 
 #include "common/io.hpp"
 #include "helpers.hpp"
@@ -241,4 +243,110 @@ TEST_CASE("radmm cleanup removes Open MPI leftovers of a dead mpirun, and only t
   CHECK(::stat(stale.c_str(), &st) != 0);
   CHECK(::stat(dead.c_str(), &st) != 0);
   CHECK(::stat(live.c_str(), &st) == 0);
+}
+
+namespace {
+
+/// Entries radmm-bench-mpi.* in $TMPDIR (default /tmp): bench's temporary folders.
+std::vector<std::string> bench_temp_dirs() {
+  std::vector<std::string> out;
+  const char* base = std::getenv("TMPDIR");
+  if (DIR* d = ::opendir(base && *base ? base : "/tmp")) {
+    while (dirent* e = ::readdir(d))
+      if (std::string(e->d_name).rfind("radmm-bench-mpi.", 0) == 0) out.push_back(e->d_name);
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// Folders that appeared since `before` (other runs on the machine may hold their own).
+std::vector<std::string> new_bench_temp_dirs(const std::vector<std::string>& before) {
+  std::vector<std::string> now = bench_temp_dirs(), added;
+  std::set_difference(now.begin(), now.end(), before.begin(), before.end(), std::back_inserter(added));
+  return added;
+}
+
+/// The median s/iter of bench.json's point (transport, P) with grid P x 1, or -1 if absent.
+double bench_point(const std::string& json, const std::string& transport, int p) {
+  const std::string key = "{\"transport\": \"" + transport + "\", \"workers\": " + std::to_string(p) + ", \"grid\": \"" +
+                          std::to_string(p) + "x1\", \"s_per_iter_median\": ";
+  const auto at = json.find(key);
+  return at == std::string::npos ? -1 : std::strtod(json.c_str() + at + key.size(), nullptr);
+}
+
+std::vector<std::string> bench_env() { return env_with({std::string("RADMM_MPIRUN=") + RADMM_MPIEXEC}); }
+
+}  // namespace
+
+TEST_CASE("radmm bench --transport mpi: fork and mpi points at P = 1 and 2; refused entries; temp folders removed") {
+  const std::string dir = test::temp_dir("mpi-bench");
+  const auto before = bench_temp_dirs();
+  const auto r = test::run_radmm({"bench", "--transport", "mpi", "--worker-list", "1,2", "--repeats", "1", "--iterations",
+                                  "3", "--depth", "3", "--width", "8", "--data", "builtin:wine-red", "--bench-out", dir + "/b"},
+                                 bench_env(), 120);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string json = test::slurp(dir + "/b/bench.json");
+  for (const char* tr : {"fork", "mpi"})
+    for (int p : {1, 2}) {
+      CAPTURE(tr);
+      CAPTURE(p);
+      CHECK(bench_point(json, tr, p) > 0);
+    }
+  CHECK(json.find("\"transport\": \"mpi\", \"workers\": 1, \"grid\": \"1x1\", \"s_per_iter_median\"") != std::string::npos);
+  const std::string csv = test::slurp(dir + "/b/bench.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 4);
+  CHECK(csv.find(",2x1,mpi\n") != std::string::npos);
+  CHECK(r.out.find("P = 2 (grid 2x1, mpi)") != std::string::npos);
+  CHECK(new_bench_temp_dirs(before).empty());
+  require_nothing_left();
+
+  // Entries the MPI transport cannot run are usage errors naming --worker-list, before any run.
+  for (const char* list : {"1x2", "0,1", "3"}) {
+    CAPTURE(list);
+    const auto bad = test::run_radmm({"bench", "--transport", "mpi", "--worker-list", list, "--depth", "3", "--width",
+                                      "8", "--data", "builtin:wine-red", "--bench-out", dir + "/bad"},
+                                     bench_env());
+    CHECK(bad.exit_code == 64);
+    CHECK(bad.err.find("--worker-list entry") != std::string::npos);
+  }
+  // A failing mpirun ends bench with its exit code and names the last line of its stderr.
+  const auto fail = test::run_radmm({"bench", "--transport", "mpi", "--worker-list", "1", "--repeats", "1", "--iterations",
+                                     "2", "--depth", "3", "--width", "8", "--data", "builtin:wine-red", "--bench-out",
+                                     dir + "/f"},
+                                    env_with({"RADMM_MPIRUN=/bin/false"}), 60);
+  CHECK(fail.exit_code == 1);
+  CHECK(fail.err.find("the MPI run failed with exit code 1 (its stderr's last line: (no output on stderr))") !=
+        std::string::npos);
+  CHECK(new_bench_temp_dirs(before).empty());
+}
+
+TEST_CASE("radmm bench --transport mpi: SIGINT while mpirun runs ends the job, exit 130, nothing left") {
+  const std::string dir = test::temp_dir("mpi-bench-int");
+  const auto before = bench_temp_dirs();
+  const test::Child c =
+      test::spawn_radmm({"bench", "--transport", "mpi", "--worker-list", "2", "--repeats", "1", "--iterations", "1500",
+                         "--data", "builtin:wine-red", "--depth", "3", "--width", "8", "--bench-out", dir + "/b"},
+                        bench_env());
+  // Wait for the MPI job's first iteration on record (the fork run comes first).
+  bool running = false;
+  while (!running && now_seconds() - c.started < 100) {
+    for (const std::string& t : new_bench_temp_dirs(before)) {
+      const char* base = std::getenv("TMPDIR");
+      const std::string m = test::slurp(std::string(base && *base ? base : "/tmp") + "/" + t + "/run/metrics.csv");
+      running = running || std::count(m.begin(), m.end(), '\n') >= 2;
+    }
+    ::usleep(20000);
+  }
+  REQUIRE(running);
+  const double t_int = now_seconds();
+  ::kill(c.pid, SIGINT);
+  const auto r = test::wait_radmm(c, 60, t_int);
+  INFO(r.err);
+  CHECK(r.exit_code == 130);
+  CHECK(r.err.find("interrupted by SIGINT") != std::string::npos);
+  CHECK(r.seconds < 5);
+  CHECK(new_bench_temp_dirs(before).empty());
+  require_nothing_left();
 }

@@ -38,7 +38,7 @@ std::string metrics_rows_without_time(const std::string& path) {
          }
          return v;
        }()) {
-    // Everything but the times: drop elapsed_s, admm_s and the phase timings (cells 1, 7-11).
+    // Everything but the times: drop elapsed_s, admm_s, the phase timings and overheads (cells 1, 7-15).
     std::vector<std::string> cells;
     std::size_t a = 0;
     while (true) {
@@ -48,7 +48,7 @@ std::string metrics_rows_without_time(const std::string& path) {
       a = b + 1;
     }
     for (std::size_t c = 0; c < cells.size(); ++c)
-      if (c != 1 && (c < 7 || c > 11)) out += cells[c] + ",";
+      if (c != 1 && (c < 7 || c > 15)) out += cells[c] + ",";
     out += "\n";
   }
   return out;
