@@ -5,7 +5,9 @@
 # the same validation rows (the config's --validation-fraction of the training rows).
 # Usage: bench/classification.sh CONFIG [OUT_DIR] [extra train options]
 #   CONFIG: an ADMM config (configs/fashion-admm-d2.ini); OUT_DIR defaults to runs/cls-<config>.
-#   RADMM_ADAM_LRS (default "3e-4 1e-3 3e-3"), RADMM_ADAM_EPOCHS (default 30, with --patience 5).
+#   RADMM_ADAM_LRS (default "3e-4 1e-3 3e-3"), RADMM_ADAM_EPOCHS (default 30, with --patience 5),
+#   RADMM_METHODS (default "admm random-features linear adam": a subset reruns only those; the
+#   table shows every method whose folder OUT_DIR/<method> holds a finished run).
 # Prints a markdown table (also OUT_DIR/table.md) and the command that reproduces it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,8 @@ cfg=${1:?usage: bench/classification.sh CONFIG [OUT_DIR] [train options]}
 out=${2:-runs/cls-$(basename "$cfg" .ini)}
 shift $(($# >= 2 ? 2 : 1))
 lrs=${RADMM_ADAM_LRS:-"3e-4 1e-3 3e-3"} epochs=${RADMM_ADAM_EPOCHS:-30}
+methods=" ${RADMM_METHODS:-admm random-features linear adam} "
+want() { [[ "$methods" == *" $1 "* ]]; }
 mkdir -p "$out"
 
 # field FILE KEY: a number from summary.json's classification object (or the top level).
@@ -41,20 +45,21 @@ best() {
   done
 }
 
-run admm "$@"
+want admm && run admm "$@"
 # Random features: the same network and initial weights, only the ridge head (lambda on validation).
-best random-features lambda "1 10 100" --iterations 0 --workers 0 "$@"
+want random-features && best random-features lambda "1 10 100" --iterations 0 --workers 0 "$@"
 # A linear classifier: ridge of the one-hot labels on the pixels (an identity layer as wide as the input).
-d0=$(grep -o '[0-9]* features' "$out/admm.log" | head -1 | awk '{print $1}')
-best linear lambda "1 10 100" --iterations 0 --workers 0 --depth 2 --width "${d0:-784}" --activation identity "$@"
+d0=$(grep -o '"features": [0-9]*' "$out"/*/summary.json 2>/dev/null | head -1 | awk '{print $2}')
+want linear && best linear lambda "1 10 100" --iterations 0 --workers 0 --depth 2 --width "${d0:-784}" --activation identity "$@"
 # Adam, softmax cross-entropy, mini-batch 128: learning rate and epoch (early stopping) on validation.
-best adam learning-rate "$lrs" --method adam --loss softmax --batch-size 128 --iterations "$epochs" \
+want adam && best adam learning-rate "$lrs" --method adam --loss softmax --precision double --batch-size 128 --iterations "$epochs" \
   --eval-every 1 --patience 5 --workers 0 "$@"
 
 {
   echo "| method | test accuracy | validation accuracy | train accuracy | chosen on validation | selected iteration / epoch | seconds |"
   echo "|---|---|---|---|---|---|---|"
   for m in admm random-features linear adam; do
+    [ -f "$out/$m/summary.json" ] || continue
     sel=$(field "$out/$m" selected_iteration); its=$(field "$out/$m" iterations)
     printf "| %s | %.4f | %.4f | %.4f | %s | %s of %s | %s |\n" "$m" "$(field "$out/$m" test_accuracy)" \
       "$(field "$out/$m" val_accuracy)" "$(field "$out/$m" train_accuracy)" "${choice[$m]:--}" \

@@ -192,11 +192,17 @@ int run_train(const std::vector<std::string>& args) {
       std::printf("radmm: done: %d iterations in %.2f s (%.4f s/iteration of %s), L_beta %.6g\n", res.iterations,
                   res.elapsed_s, done ? admm_s / static_cast<double>(done) : 0.0, s.method == "bcd" ? "BCD" : "ADMM",
                   res.lagrangian);
-    if (res.selected_iteration > 0)
-      std::printf("radmm: model of %s %d of %d, chosen on %lld validation rows (validation MSE %.4f)%s\n",
+    if (res.selected_iteration > 0) {
+      char chosen_by[96];  // classification selects on the validation loss (trainer.cpp evaluate)
+      if (ds.classes > 0)
+        std::snprintf(chosen_by, sizeof chosen_by, "validation loss %.4f, accuracy %.4f", res.val_loss, res.val_accuracy);
+      else
+        std::snprintf(chosen_by, sizeof chosen_by, "validation MSE %.4f", res.val_mse);
+      std::printf("radmm: model of %s %d of %d, chosen on %lld validation rows (%s)%s\n",
                   s.backprop() ? "epoch" : "iteration", res.selected_iteration, res.iterations,
-                  static_cast<long long>(ds.x_val.cols()), res.val_mse,
+                  static_cast<long long>(ds.x_val.cols()), chosen_by,
                   res.termination == "early_stop" ? "; stopped early (--patience)" : "");
+    }
     if (ds.classes > 0) {
       std::printf("radmm: test accuracy %.4f, train accuracy %.4f (%d classes, %s loss)%s\n", res.test_accuracy,
                   res.train_accuracy, ds.classes, s.loss.c_str(), s.refit_head ? "; head refit on forward features" : "");
