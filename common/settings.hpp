@@ -16,7 +16,7 @@ constexpr int kDefaultChunkColumns = 256;
 
 /// Default of --spin-us: microseconds a fork-transport handshake polls before it sleeps
 /// (docs/benchmarks.md, "The phase handshake").
-constexpr int kDefaultSpinUs = 50;
+constexpr int kDefaultSpinUs = 5000;
 
 /// Upper bound of --inner-passes (a checkpoint's phase position is below 3 * this + 1).
 constexpr int kMaxInnerPasses = 1000;

@@ -77,6 +77,8 @@ TEST_CASE("every rule rejects a bad value and a NaN") {
       {"grid", [](Settings& s) { s.workers = 0; s.grid = "1x1"; }},          // in-process has no grid
       {"grid", [](Settings& s) { s.workers = 2; s.grid = "1x2"; s.update = "linearized"; }},  // shards need exact ts3
       {"chunk-columns", [](Settings& s) { s.chunk_columns = 0; }},
+      {"spin-us", [](Settings& s) { s.spin_us = -1; }},
+      {"spin-us", [](Settings& s) { s.spin_us = 1000001; }},
       {"workers", [](Settings& s) { s.schedule = "sweep"; s.workers = 1; }},
       {"activation", [](Settings& s) { s.activation = "tanh"; }},
       {"schedule", [](Settings& s) { s.schedule = "random"; }},
