@@ -94,12 +94,18 @@ std::vector<Grid> feasible_grids(const Dims& dims, int workers, const ColumnChun
   return out;
 }
 
+namespace {
+/// The shared chunk partials of S > 1 (K slots per layer) may not outgrow the state itself: a
+/// memory rule, not a time one (many chunks of a wide input layer, e.g. 784 pixels).
+bool chunk_partials_fit(const Dims& dims, const ColumnChunks& chunks) {
+  return ReductionArea::bytes(dims, chunks, 8) <= Layout::make(dims, 8).bytes();
+}
+}  // namespace
+
 Grid choose_grid(const Dims& dims, int workers, const ColumnChunks& chunks, bool shardable) {
   Grid best{0, 0};
   double best_cost = 0;
-  // The shared chunk partials of S > 1 (K slots per layer) may not outgrow the state itself: a
-  // memory rule, not a time one (many chunks of a wide input layer, e.g. 784 pixels).
-  const bool partials_fit = ReductionArea::bytes(dims, chunks, 8) <= Layout::make(dims, 8).bytes();
+  const bool partials_fit = chunk_partials_fit(dims, chunks);
   for (const Grid& g : feasible_grids(dims, workers, chunks, shardable)) {
     if (g.shards > 1 && !partials_fit) continue;
     const double c = grid_cost(dims, g, chunks);
@@ -133,9 +139,7 @@ Grid resolve_grid(const Settings& s, const Dims& dims) {
     // Too few chunks asks for smaller chunks; partials larger than the state for larger ones
     // (fewer chunk slots): name the smallest doubling of --chunk-columns that fits.
     std::string hint = "use fewer workers or a smaller --chunk-columns";
-    const auto fits = [&](int c) {
-      return ReductionArea::bytes(dims, ColumnChunks{dims.samples, c}, 8) <= Layout::make(dims, 8).bytes();
-    };
+    const auto fits = [&](int c) { return chunk_partials_fit(dims, ColumnChunks{dims.samples, c}); };
     if (shardable && chunks.count() >= 2 && !fits(s.chunk_columns)) {
       int c = s.chunk_columns;
       while (!fits(c) && c < dims.samples / 2) c *= 2;

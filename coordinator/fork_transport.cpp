@@ -354,8 +354,8 @@ class ForkTransport final : public WorkerGroup {
 class ThreadTransport final : public WorkerGroup {
  public:
   ThreadTransport(const LayerKernel& kernel, void* control, const std::vector<Region>& regions, double timeout,
-                  FaultPlan fault, double spin_s)
-      : WorkerGroup(kernel, control, regions, timeout, spin_s), results_(regions.size()) {
+                  FaultPlan fault)
+      : WorkerGroup(kernel, control, regions, timeout, /*spin_s=*/0), results_(regions.size()) {
     for (int w = 0; w < workers(); ++w) {
       stats_[w].pid = ::getpid();
       results_[w].store(-1);
@@ -410,8 +410,8 @@ std::unique_ptr<Transport> make_fork_transport(const LayerKernel& kernel, void* 
 
 std::unique_ptr<Transport> make_thread_transport(const LayerKernel& kernel, void* control,
                                                  const std::vector<Region>& regions, double phase_timeout_s,
-                                                 FaultPlan fault, double spin_s) {
-  return std::make_unique<ThreadTransport>(kernel, control, regions, phase_timeout_s, std::move(fault), spin_s);
+                                                 FaultPlan fault) {
+  return std::make_unique<ThreadTransport>(kernel, control, regions, phase_timeout_s, std::move(fault));
 }
 
 }  // namespace radmm

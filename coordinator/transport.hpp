@@ -58,6 +58,6 @@ std::unique_ptr<Transport> make_fork_transport(const LayerKernel& kernel, void* 
 /// P threads running the worker loop over the same control block (tests, ThreadSanitizer).
 std::unique_ptr<Transport> make_thread_transport(const LayerKernel& kernel, void* control,
                                                  const std::vector<Region>& regions, double phase_timeout_s,
-                                                 FaultPlan fault = {}, double spin_s = 0);
+                                                 FaultPlan fault = {});
 
 }  // namespace radmm
